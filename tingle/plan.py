@@ -1,0 +1,58 @@
+"""The compiled build: pure, frozen values.
+
+A Plan is what the pipeline compiler produces from `build-info.yaml` and a template, and what the
+runner executes. It imports nothing from the rest of the package, so every layer may depend on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    PUSH = "push"
+    PULL_REQUEST = "pull_request"
+
+
+@dataclass(frozen=True)
+class BuildFacts:
+    """What is known about a build before its `build-info.yaml` is read."""
+
+    repo: str  # "owner/name"
+    sha: str
+    event: EventKind
+    branch: str | None = None  # the pushed branch, or a pull request's head branch
+    base_branch: str | None = None  # a pull request's base branch
+    default_branch: str | None = None
+    pr_number: int | None = None
+    is_fork: bool = False
+    build_id: str = ""
+    build_url: str = ""
+    changed_paths: tuple[str, ...] | None = None  # None: unknown, so path filters match
+
+
+@dataclass(frozen=True)
+class RunStep:
+    """Commands run with `/bin/sh` in a container of `image`, the workspace mounted."""
+
+    name: str
+    image: str
+    commands: tuple[str, ...]
+    env: tuple[tuple[str, str], ...] = ()
+    timeout_seconds: int | None = None
+    secrets: tuple[str, ...] = ()
+    kind: str = field(default="run", init=False)
+
+
+Step = RunStep
+
+
+@dataclass(frozen=True)
+class Plan:
+    steps: tuple[Step, ...]
+    template: str | None = None
+    secrets_source: str | None = None  # where the repository's secrets live (a bucket or folder)
+
+    def step_names(self) -> tuple[str, ...]:
+        return tuple(step.name for step in self.steps)
