@@ -15,7 +15,9 @@ if ! docker image inspect tingle/busybox:latest >/dev/null 2>&1; then
   root=$(mktemp -d)
   mkdir -p "$root/bin" "$root/tmp" "$root/workspace" "$root/etc"
   cp "$(readlink -f /bin/busybox)" "$root/bin/busybox"
-  for applet in $("$root/bin/busybox" --list); do ln -sf busybox "$root/bin/$applet"; done
+  for applet in $("$root/bin/busybox" --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
+  done
   echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
   tar -C "$root" -c . | docker import -c 'ENV PATH=/bin' - tingle/busybox:latest >/dev/null
   rm -rf "$root"

@@ -1,0 +1,93 @@
+"""Shared fixtures: a private Redis, the Docker engine, Tingle's settings, its web app on real HTTP,
+and burst workers. GitHub is the one thing faked (tests/fakes/github.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.gitrepo import GitRepo
+from tests.support.servers import RedisServer, serve_app
+from tingle.config import Settings
+
+pytest_plugins = ["tests.fakes.fixtures"]
+
+WEBHOOK_SECRET = "test-webhook-secret"
+TEST_IMAGE = "tingle/busybox:latest"
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    redis_server.flush()
+    return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Any:
+    from tingle.executor.docker import connect
+
+    client = connect()  # raises with a clear message when no engine runs: see scripts/setup.sh
+    client.images.get(TEST_IMAGE)  # made by scripts/base-images.sh
+    return client
+
+
+@pytest.fixture
+def repos_root(tmp_path: Path) -> Path:
+    return tmp_path / "repos"
+
+
+@pytest.fixture
+def make_repo(repos_root: Path) -> Any:
+    """make_repo("owner/name") → a GitRepo that https://github.com/owner/name.git resolves to."""
+
+    def make(full_name: str) -> GitRepo:
+        return GitRepo(repos_root / f"{full_name}.git")
+
+    return make
+
+
+@pytest.fixture
+def settings(redis_url: str, tmp_path: Path, repos_root: Path, fake_github: Any) -> Settings:
+    return Settings(
+        redis_url=redis_url,
+        webhook_secret=WEBHOOK_SECRET,
+        public_url="http://tingle.test",
+        github_api_url=fake_github.url,
+        github_token="test-token",
+        github_write_interval=0.0,
+        clone_url_rewrites=(("https://github.com/", f"{repos_root.as_uri()}/"),),
+        workspace_root=tmp_path / "workspaces",
+        docker_network="none",
+    )
+
+
+@pytest.fixture
+def web(settings: Settings) -> Iterator[str]:
+    from tingle.web.app import create_app
+
+    with serve_app(create_app(settings)) as url:
+        yield url
+
+
+@pytest.fixture
+def run_worker(settings: Settings) -> Any:
+    """run_worker() drains the queue with an in-process burst worker, like `tingle worker --burst`."""
+    from tingle.worker import run_worker as run
+
+    def drain(**overrides: Any) -> None:
+        asyncio.run(run(dataclasses.replace(settings, **overrides), burst=True))
+
+    return drain

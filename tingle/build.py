@@ -1,0 +1,105 @@
+"""The record of one build, as stored in Redis and shown on the build page.
+
+Unlike a Plan (what should run), a Build is what happened: it changes as the build runs and is
+written by exactly one worker at a time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class BuildState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILURE = "failure"  # the code's fault: a step failed, or build-info.yaml is broken
+    ERROR = "error"  # the infrastructure's fault: checkout, a missing image, Docker down
+    SKIPPED = "skipped"  # nothing to build (no build-info.yaml)
+
+    @property
+    def terminal(self) -> bool:
+        return self not in (BuildState.QUEUED, BuildState.RUNNING)
+
+
+class StepState(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILURE = "failure"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+@dataclass
+class StepRecord:
+    name: str
+    image: str = ""
+    state: StepState = StepState.PENDING
+    exit_code: int | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    error: str | None = None
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+
+@dataclass
+class Build:
+    id: str
+    repo: str
+    sha: str
+    ref: str
+    event: str
+    clone_url: str
+    branch: str | None = None
+    pr_number: int | None = None
+    head_repo: str | None = None
+    is_fork: bool = False
+    default_branch: str | None = None
+    installation_id: int | None = None
+    delivery_id: str | None = None
+    author: str | None = None
+    commit_message: str = ""
+    commit_url: str | None = None
+    pr_url: str | None = None
+    state: BuildState = BuildState.QUEUED
+    reason: str | None = None  # why it ended as it did, one line, shown on statuses
+    problems: list[str] = field(default_factory=list)  # every build-info.yaml problem
+    created_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    worker: str | None = None
+    steps: list[StepRecord] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Build:
+        fields = dict(data)
+        fields["state"] = BuildState(fields["state"])
+        fields["steps"] = [
+            StepRecord(**{**step, "state": StepState(step["state"])})
+            for step in fields.get("steps", [])
+        ]
+        return cls(**fields)
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+    def step(self, name: str) -> StepRecord:
+        for record in self.steps:
+            if record.name == name:
+                return record
+        raise KeyError(name)

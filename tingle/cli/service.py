@@ -1,0 +1,116 @@
+"""`tingle serve`, `tingle worker` and `tingle up` (web app and a worker in one process, with a
+local Redis and Docker engine: the embedded default for trying Tingle on one machine)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import os
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import structlog
+import uvicorn
+
+from tingle.config import Settings
+from tingle.logs import configure_logging
+
+log = structlog.get_logger(__name__)
+
+
+def register(subparsers: Any) -> None:
+    serve = subparsers.add_parser("serve", help="run the web app (webhooks, pages, API)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.set_defaults(func=_serve)
+
+    worker = subparsers.add_parser("worker", help="run a build worker")
+    worker.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    worker.set_defaults(func=_worker)
+
+    up = subparsers.add_parser(
+        "up", help="web app and worker in one process, local Redis and Docker"
+    )
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=8080)
+    up.add_argument("--state-dir", type=Path, default=Path.home() / ".local/share/tingle")
+    up.set_defaults(func=_up)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from tingle.web.app import create_app
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_format)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None)
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from tingle.worker import run_worker
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_format)
+    asyncio.run(run_worker(settings, burst=args.burst))
+    return 0
+
+
+def _up(args: argparse.Namespace) -> int:
+    from tingle.web.app import create_app
+    from tingle.worker import run_worker
+
+    state_dir: Path = args.state_dir
+    state_dir.mkdir(parents=True, exist_ok=True)
+    settings = Settings.from_env()
+    settings = dataclasses.replace(
+        settings,
+        webhook_secret=settings.webhook_secret or _stored_secret(state_dir / "webhook-secret"),
+        public_url=os.environ.get("TINGLE_PUBLIC_URL", f"http://{args.host}:{args.port}"),
+        workspace_root=Path(os.environ.get("TINGLE_WORKSPACE_ROOT", state_dir / "workspaces")),
+        redis_url=_ensure_redis(settings.redis_url, state_dir),
+    )
+    configure_logging(settings.log_format)
+    print(f"Tingle is up.\n  webhook URL:    {settings.public_url}/webhooks/github")
+    print(f"  webhook secret: {settings.webhook_secret}\n  builds:         {settings.public_url}/")
+
+    async def both() -> None:
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(settings), host=args.host, port=args.port, log_config=None)
+        )
+        await asyncio.gather(server.serve(), run_worker(settings))
+
+    asyncio.run(both())
+    return 0
+
+
+def _stored_secret(path: Path) -> str:
+    if not path.exists():
+        path.write_text(secrets.token_hex(20))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _ensure_redis(url: str, state_dir: Path) -> str:
+    """Reuse the Redis at `url` when it answers; else start a local one with append-only files."""
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+        return url
+    except redis.RedisError:
+        pass
+    server = shutil.which("redis-server")
+    if server is None:
+        raise SystemExit(f"no Redis at {url} and no redis-server to start (apt-get install redis)")
+    port = 6389
+    subprocess.run(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--daemonize", "yes",
+         "--appendonly", "yes", "--dir", str(state_dir), "--logfile", str(state_dir / "redis.log")],
+        check=True,
+    )  # fmt: skip
+    log.info("started a local redis", port=port, dir=str(state_dir))
+    return f"redis://127.0.0.1:{port}/0"

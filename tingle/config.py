@@ -1,0 +1,80 @@
+"""Settings, read once from the environment (`TINGLE_*`): one frozen value, passed to whoever
+needs it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _parse_rewrites(raw: str) -> tuple[tuple[str, str], ...]:
+    """`from=to` pairs separated by commas, e.g. `https://github.com/=file:///srv/mirror/`."""
+    pairs = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        source, sep, target = item.partition("=")
+        if not sep or not source:
+            raise ValueError(f"TINGLE_CLONE_URL_REWRITE: expected 'from=to', got {item!r}")
+        pairs.append((source, target))
+    return tuple(pairs)
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    webhook_secret: str = ""
+    public_url: str = "http://127.0.0.1:8080"
+    github_api_url: str = "https://api.github.com"
+    github_token: str = ""
+    github_write_interval: float = 0.5
+    status_context: str = "tingle"
+    clone_url_rewrites: tuple[tuple[str, str], ...] = ()
+    workspace_root: Path = Path("/var/lib/tingle/workspaces")
+    docker_network: str = "bridge"
+    templates_dir: Path = Path(__file__).resolve().parent.parent / "templates"
+    agent_image_prefix: str = "tingle/agent-"
+    queue_name: str = "tingle:queue"
+    worker_concurrency: int = 2
+    build_timeout_seconds: int = 3600
+    log_format: str = "auto"  # auto | json | console
+    key_prefix: str = "tingle"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        defaults = cls()
+
+        def get(name: str, default: str) -> str:
+            return env.get(f"TINGLE_{name}", default)
+
+        return cls(
+            redis_url=get("REDIS_URL", defaults.redis_url),
+            webhook_secret=get("WEBHOOK_SECRET", ""),
+            public_url=get("PUBLIC_URL", defaults.public_url).rstrip("/"),
+            github_api_url=get("GITHUB_API_URL", defaults.github_api_url).rstrip("/"),
+            github_token=get("GITHUB_TOKEN", ""),
+            github_write_interval=float(
+                get("GITHUB_WRITE_INTERVAL", str(defaults.github_write_interval))
+            ),
+            status_context=get("STATUS_CONTEXT", defaults.status_context),
+            clone_url_rewrites=_parse_rewrites(get("CLONE_URL_REWRITE", "")),
+            workspace_root=Path(get("WORKSPACE_ROOT", str(defaults.workspace_root))),
+            docker_network=get("DOCKER_NETWORK", defaults.docker_network),
+            templates_dir=Path(get("TEMPLATES_DIR", str(defaults.templates_dir))),
+            agent_image_prefix=get("AGENT_IMAGE_PREFIX", defaults.agent_image_prefix),
+            queue_name=get("QUEUE_NAME", defaults.queue_name),
+            worker_concurrency=int(get("WORKER_CONCURRENCY", str(defaults.worker_concurrency))),
+            build_timeout_seconds=int(get("BUILD_TIMEOUT", str(defaults.build_timeout_seconds))),
+            log_format=get("LOG_FORMAT", defaults.log_format),
+            key_prefix=get("KEY_PREFIX", defaults.key_prefix),
+        )
+
+    def build_url(self, build_id: str) -> str:
+        return f"{self.public_url}/builds/{build_id}"
+
+    def rewrite_clone_url(self, url: str) -> str:
+        for source, target in self.clone_url_rewrites:
+            if url.startswith(source):
+                return target + url[len(source) :]
+        return url

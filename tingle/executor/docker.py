@@ -1,0 +1,179 @@
+"""Runs steps in containers on a Docker engine. The only module that imports the docker SDK.
+
+The SDK is synchronous: each call runs in a thread so the worker's event loop keeps serving other
+builds and log writes. Every container carries a `tingle.build` label, so teardown (and a janitor
+after a crash) can find and remove them by build.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from tingle.executor.base import (
+    WORKSPACE_PATH,
+    InfrastructureError,
+    OutputHandler,
+    StepResult,
+    step_script,
+)
+from tingle.plan import RunStep
+
+BUILD_LABEL = "tingle.build"
+STEP_LABEL = "tingle.step"
+TIMEOUT_EXIT_CODE = 124  # what coreutils' `timeout` answers; shown when Tingle kills a step
+
+
+def connect(base_url: str | None = None) -> Any:
+    """A docker client from the environment (DOCKER_HOST), or for `base_url`."""
+    try:
+        client = docker.DockerClient(base_url=base_url) if base_url else docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as exc:
+        raise InfrastructureError(f"Docker engine unreachable: {exc}") from exc
+    return client
+
+
+class DockerExecutor:
+    def __init__(self, client: Any, *, network: str = "bridge", pull_missing: bool = True) -> None:
+        self._client = client
+        self._network = network
+        self._pull_missing = pull_missing
+        self._build_id = ""
+        self._workspace: Path | None = None
+        self._containers: list[Container] = []
+
+    async def setup(self, build_id: str, workspace: Path) -> None:
+        self._build_id = build_id
+        self._workspace = workspace
+        try:
+            await asyncio.to_thread(self._client.ping)
+        except Exception as exc:
+            raise InfrastructureError(f"Docker engine unreachable: {exc}") from exc
+
+    async def run(
+        self, step: RunStep, env: Mapping[str, str], on_output: OutputHandler
+    ) -> StepResult:
+        container = await asyncio.to_thread(self._create, step, env)
+        self._containers.append(container)
+        loop = asyncio.get_running_loop()
+        chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
+        try:
+            await asyncio.to_thread(container.start)
+        except docker.errors.APIError as exc:
+            raise InfrastructureError(
+                f"step '{step.name}': container did not start: {exc}"
+            ) from exc
+        stream = await asyncio.to_thread(container.logs, stream=True, follow=True)
+        pump = threading.Thread(
+            target=_pump, args=(stream, loop, chunks), name=f"logs-{step.name}", daemon=True
+        )
+        pump.start()
+        waiter = asyncio.create_task(asyncio.to_thread(container.wait))
+        timed_out = False
+        try:
+            timed_out = await self._forward(chunks, on_output, step.timeout_seconds, container)
+            status = await waiter
+        except Exception as exc:
+            waiter.cancel()
+            raise InfrastructureError(f"step '{step.name}': {exc}") from exc
+        if timed_out:
+            return StepResult(exit_code=TIMEOUT_EXIT_CODE, timed_out=True)
+        return StepResult(exit_code=int(status.get("StatusCode", -1)))
+
+    async def _forward(
+        self,
+        chunks: asyncio.Queue[bytes | None],
+        on_output: OutputHandler,
+        limit_seconds: int | None,
+        container: Container,
+    ) -> bool:
+        """Pass output on until the stream ends. True: the step ran out of time and was killed."""
+        loop = asyncio.get_running_loop()
+        deadline = None if limit_seconds is None else loop.time() + limit_seconds
+        while True:
+            remaining = None if deadline is None else deadline - loop.time()
+            try:
+                chunk = await asyncio.wait_for(chunks.get(), remaining)
+            except TimeoutError:
+                with contextlib.suppress(docker.errors.APIError):
+                    await asyncio.to_thread(container.kill)
+                await _drain(chunks, on_output)
+                return True
+            if chunk is None:
+                return False
+            await on_output(chunk)
+
+    def _create(self, step: RunStep, env: Mapping[str, str]) -> Container:
+        assert self._workspace is not None, "setup() first"
+        options: dict[str, Any] = {
+            "image": step.image,
+            "entrypoint": ["/bin/sh", "-c"],
+            "command": [step_script(step.commands)],
+            "working_dir": WORKSPACE_PATH,
+            "environment": dict(env),
+            "volumes": {str(self._workspace): {"bind": WORKSPACE_PATH, "mode": "rw"}},
+            "labels": {BUILD_LABEL: self._build_id, STEP_LABEL: step.name},
+            "network_mode": self._network,
+            "detach": True,
+        }
+        try:
+            return self._client.containers.create(**options)
+        except docker.errors.ImageNotFound:
+            self._pull(step.image)
+            return self._client.containers.create(**options)
+        except docker.errors.APIError as exc:
+            raise InfrastructureError(f"step '{step.name}': {exc.explanation or exc}") from exc
+
+    def _pull(self, image: str) -> None:
+        if not self._pull_missing:
+            raise InfrastructureError(f"image '{image}' not found")
+        try:
+            self._client.images.pull(image)
+        except docker.errors.DockerException as exc:
+            raise InfrastructureError(f"image '{image}' not found and could not be pulled") from exc
+
+    async def teardown(self) -> None:
+        containers, self._containers = self._containers, []
+        for container in containers:
+            await asyncio.to_thread(_remove, container)
+
+
+def remove_build_containers(client: Any, build_id: str) -> int:
+    """Remove every container of a build, e.g. one left behind by a worker that died."""
+    found = client.containers.list(all=True, filters={"label": f"{BUILD_LABEL}={build_id}"})
+    for container in found:
+        _remove(container)
+    return len(found)
+
+
+def _remove(container: Container) -> None:
+    with contextlib.suppress(docker.errors.NotFound):
+        container.remove(force=True)
+
+
+def _pump(
+    stream: Iterator[bytes], loop: asyncio.AbstractEventLoop, chunks: asyncio.Queue[bytes | None]
+) -> None:
+    try:
+        for chunk in stream:
+            loop.call_soon_threadsafe(chunks.put_nowait, chunk)
+    except Exception:  # the container was removed or the engine went away mid-stream
+        pass
+    finally:
+        loop.call_soon_threadsafe(chunks.put_nowait, None)
+
+
+async def _drain(chunks: asyncio.Queue[bytes | None], on_output: OutputHandler) -> None:
+    while not chunks.empty():
+        chunk = chunks.get_nowait()
+        if chunk is not None:
+            await on_output(chunk)

@@ -1,0 +1,35 @@
+"""Putting builds on the arq queue. The arq job id is derived from the build id, so enqueueing the
+same build twice (a redelivered webhook, a retry after a crash) never makes a second job."""
+
+from __future__ import annotations
+
+from arq.connections import ArqRedis, RedisSettings
+
+RUN_BUILD = "run_build"
+
+
+def job_id(build_id: str) -> str:
+    return f"build:{build_id}"
+
+
+def connect(redis_url: str) -> ArqRedis:
+    """A pool that connects on first use: the web app starts, and answers 503, without Redis."""
+    pool: ArqRedis = ArqRedis.from_url(
+        redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
+    )
+    return pool
+
+
+def redis_settings(redis_url: str) -> RedisSettings:
+    settings: RedisSettings = RedisSettings.from_dsn(redis_url)
+    settings.conn_timeout = 2
+    settings.conn_retries = 0  # the web app answers 503 at once rather than hang a webhook
+    return settings
+
+
+async def enqueue_build(pool: ArqRedis, build_id: str, queue_name: str) -> bool:
+    """True when a job was made, False when one exists already for this build."""
+    job = await pool.enqueue_job(
+        RUN_BUILD, build_id, _job_id=job_id(build_id), _queue_name=queue_name
+    )
+    return job is not None

@@ -1,0 +1,194 @@
+"""Runs one build: checkout, compile `build-info.yaml`, run each step, record what happened.
+
+The runner knows nothing of Redis, arq or GitHub: it reports through `BuildEvents`, which the
+worker (the composition root) wires to the store and the status reporter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import structlog
+
+from tingle.build import Build, BuildState, StepRecord, StepState
+from tingle.checkout import CheckoutError, checkout
+from tingle.executor.base import Executor, InfrastructureError, StepResult
+from tingle.logwriter import LogSink, StepLogWriter
+from tingle.pipeline import PipelineError, TemplateSet, compile_plan
+from tingle.plan import BuildFacts, EventKind, Plan, RunStep
+
+log = structlog.get_logger(__name__)
+
+BUILD_INFO = "build-info.yaml"
+
+
+class BuildEvents(LogSink, Protocol):
+    async def changed(self, build: Build) -> None:
+        """The build record changed (state, a step): store it, tell GitHub if it matters."""
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    workspace_root: Path
+    templates: TemplateSet
+    agent_image_prefix: str = "tingle/agent-"
+    clone_token: str = ""
+    keep_workspace: bool = False
+
+
+class BuildRunner:
+    def __init__(
+        self, config: RunnerConfig, executor: Executor, events: BuildEvents, build_url: str
+    ) -> None:
+        self._config = config
+        self._executor = executor
+        self._events = events
+        self._build_url = build_url
+
+    async def run(self, build: Build, clone_url: str) -> Build:
+        workspace = self._config.workspace_root / build.id
+        build.state, build.started_at, build.reason = BuildState.RUNNING, time.time(), None
+        await self._events.changed(build)
+        try:
+            await self._run(build, clone_url, workspace)
+        except InfrastructureError as exc:
+            _finish(build, BuildState.ERROR, str(exc))
+        except asyncio.CancelledError:
+            _finish(build, BuildState.ERROR, "build cancelled")
+            await _shielded(self._cleanup(build, workspace))
+            raise
+        except Exception as exc:  # a bug in Tingle is the infrastructure failing, not the code
+            log.exception("build crashed")
+            _finish(build, BuildState.ERROR, f"internal error: {type(exc).__name__}")
+        await self._cleanup(build, workspace)
+        return build
+
+    async def _run(self, build: Build, clone_url: str, workspace: Path) -> None:
+        try:
+            await checkout(clone_url, build.sha, workspace, token=self._config.clone_token)
+        except CheckoutError as exc:
+            raise CheckoutError(f"checkout failed: {exc}") from exc
+        plan = self._plan(build, workspace)
+        if plan is None:
+            return
+        build.steps = [
+            StepRecord(name=step.name, image=getattr(step, "image", "")) for step in plan.steps
+        ]
+        await self._events.changed(build)
+        await self._executor.setup(build.id, workspace)
+        for index, step in enumerate(plan.steps):
+            result = await self._run_step(build, index, step)
+            if not result.ok:
+                for later in build.steps[index + 1 :]:
+                    later.state = StepState.SKIPPED
+                verb = (
+                    f"timed out after {step.timeout_seconds}s"
+                    if result.timed_out
+                    else (f"failed (exit {result.exit_code})")
+                )
+                _finish(build, BuildState.FAILURE, f"step '{step.name}' {verb}")
+                return
+        _finish(build, BuildState.SUCCESS, None)
+
+    def _plan(self, build: Build, workspace: Path) -> Plan | None:
+        """The compiled plan, or None when the build ended here (skipped, or a broken file)."""
+        path = workspace / BUILD_INFO
+        if not path.is_file():
+            _finish(build, BuildState.SKIPPED, f"no {BUILD_INFO} in this commit")
+            return None
+        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            return compile_plan(
+                text,
+                build_facts(build, self._build_url),
+                self._config.templates,
+                agent_image_prefix=self._config.agent_image_prefix,
+            )
+        except PipelineError as exc:
+            build.problems = [str(problem) for problem in exc.problems]
+            first = build.problems[0] if build.problems else str(exc)
+            _finish(build, BuildState.FAILURE, first)
+            return None
+
+    async def _run_step(self, build: Build, index: int, step: object) -> StepResult:
+        record = build.steps[index]
+        if not isinstance(step, RunStep):
+            record.state = StepState.ERROR
+            raise InfrastructureError(
+                f"step '{record.name}': kind '{getattr(step, 'kind', '?')}' is not supported yet"
+            )
+        record.state, record.started_at = StepState.RUNNING, time.time()
+        await self._events.changed(build)
+        env = step_environment(build, self._build_url, step)
+        try:
+            async with StepLogWriter(self._events, build.id, index) as writer:
+                result = await self._executor.run(step, env, writer.write)
+                if result.timed_out:
+                    await writer.write_line(f"tingle: step killed after {step.timeout_seconds}s")
+        except InfrastructureError as exc:
+            record.state, record.error, record.finished_at = StepState.ERROR, str(exc), time.time()
+            raise
+        record.exit_code, record.finished_at = result.exit_code, time.time()
+        record.state = StepState.SUCCESS if result.ok else StepState.FAILURE
+        await self._events.changed(build)
+        return result
+
+    async def _cleanup(self, build: Build, workspace: Path) -> None:
+        await self._executor.teardown()
+        if not self._config.keep_workspace:
+            await asyncio.to_thread(shutil.rmtree, workspace, True)
+        await self._events.changed(build)
+
+
+def build_facts(build: Build, build_url: str) -> BuildFacts:
+    return BuildFacts(
+        repo=build.repo,
+        sha=build.sha,
+        event=EventKind(build.event),
+        branch=build.branch,
+        default_branch=build.default_branch,
+        pr_number=build.pr_number,
+        is_fork=build.is_fork,
+        build_id=build.id,
+        build_url=build_url,
+    )
+
+
+def step_environment(build: Build, build_url: str, step: RunStep) -> dict[str, str]:
+    """What every step sees: its own variables and Tingle's (which a step cannot override)."""
+    tingle = {
+        "CI": "true",
+        "TINGLE": "true",
+        "TINGLE_BUILD_ID": build.id,
+        "TINGLE_BUILD_URL": build_url,
+        "TINGLE_REPO": build.repo,
+        "TINGLE_COMMIT_SHA": build.sha,
+        "TINGLE_BRANCH": build.branch or "",
+        "TINGLE_EVENT": build.event,
+        "TINGLE_PR_NUMBER": "" if build.pr_number is None else str(build.pr_number),
+        "TINGLE_STEP": step.name,
+    }
+    return {**dict(step.env), **tingle}
+
+
+def _finish(build: Build, state: BuildState, reason: str | None) -> None:
+    build.state, build.reason, build.finished_at = state, reason, time.time()
+    for record in build.steps:
+        if record.state is StepState.RUNNING:
+            record.state, record.finished_at = StepState.ERROR, build.finished_at
+        elif record.state is StepState.PENDING:
+            record.state = StepState.SKIPPED
+
+
+async def _shielded(work: Coroutine[Any, Any, None]) -> None:
+    """Finish `work` even though the build was cancelled; its own failure is logged, not raised."""
+    try:
+        await asyncio.shield(work)
+    except Exception:
+        log.exception("cleanup after cancel failed")

@@ -1,0 +1,19 @@
+"""What the web app's handlers share, made once at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from arq.connections import ArqRedis
+
+from tingle.config import Settings
+from tingle.forge.reporter import StatusReporter
+from tingle.store import BuildStore
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    queue: ArqRedis
+    store: BuildStore
+    reporter: StatusReporter

@@ -1,0 +1,135 @@
+"""`POST /webhooks/github`: verify, record the delivery, enqueue, answer. Nothing else.
+
+No GitHub call, no git and no YAML happen here: GitHub waits only 10 s for an answer, and a
+receiver that does real work in the request drops deliveries when it is slow. The `pending`
+status is posted after the answer has gone, as a background task.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from redis.exceptions import RedisError
+from starlette.background import BackgroundTask
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse
+
+from tingle.build import Build, BuildState
+from tingle.forge.events import BuildTrigger, Ignored, MalformedPayload, decode_payload, parse_event
+from tingle.forge.reporter import status_for
+from tingle.forge.signature import verify_signature
+from tingle.queue import enqueue_build
+from tingle.web.state import AppState
+
+log = structlog.get_logger(__name__)
+
+MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub's own cap on webhook payloads
+MAX_DELIVERY_ID_LENGTH = 128
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def github_webhook(request: Request) -> JSONResponse:
+    app: AppState = request.app.state.tingle
+    try:
+        body = await _read_body(request, MAX_BODY_BYTES)
+    except BodyTooLarge:
+        return _answer(413, error=f"body larger than {MAX_BODY_BYTES} bytes")
+    except ClientDisconnect:
+        return _answer(400, error="client disconnected")
+    if not verify_signature(
+        app.settings.webhook_secret.encode(), body, request.headers.get("x-hub-signature-256")
+    ):
+        log.warning(
+            "webhook signature rejected", delivery_id=request.headers.get("x-github-delivery")
+        )
+        return _answer(401, error="missing or invalid X-Hub-Signature-256")
+    event = request.headers.get("x-github-event", "")
+    delivery_id = request.headers.get("x-github-delivery", "")
+    if not event or not delivery_id or len(delivery_id) > MAX_DELIVERY_ID_LENGTH:
+        return _answer(400, error="missing X-GitHub-Event or X-GitHub-Delivery header")
+    structlog.contextvars.bind_contextvars(delivery_id=delivery_id)
+    try:
+        if event == "ping":
+            return _answer(200, result="pong")
+        try:
+            outcome = parse_event(event, decode_payload(request.headers.get("content-type"), body))
+        except MalformedPayload as exc:
+            return _answer(400, error=f"malformed payload: {exc}")
+        if isinstance(outcome, Ignored):
+            log.info("webhook ignored", gh_event=event, reason=outcome.reason)
+            return _answer(200, result="ignored", reason=outcome.reason)
+        try:
+            return await _accept(app, outcome, event, delivery_id)
+        except (RedisError, OSError) as exc:
+            log.error("webhook not recorded: redis unavailable", error=str(exc))
+            return _answer(503, error="build queue unavailable, redeliver later")
+    finally:
+        structlog.contextvars.unbind_contextvars("delivery_id")
+
+
+async def _accept(
+    app: AppState, trigger: BuildTrigger, event: str, delivery_id: str
+) -> JSONResponse:
+    build_id, created = await app.store.claim_delivery(delivery_id)
+    build = None if created else await app.store.get(build_id)
+    if build is None:  # new, or claimed by an attempt that died before saving the record
+        build = _new_build(build_id, trigger, delivery_id)
+        await app.store.save(build)
+        created = True
+    if build.state is BuildState.QUEUED:  # idempotent: arq keeps one job per build
+        await enqueue_build(app.queue, build.id, app.settings.queue_name)
+    url = app.settings.build_url(build.id)
+    log.info("webhook accepted", gh_event=event, build_id=build.id, repo=build.repo, new=created)
+    task = None
+    if created:
+        status = status_for(build, context=app.settings.status_context, target_url=url)
+        task = BackgroundTask(app.reporter.publish, build, status)
+    return JSONResponse(
+        {"result": "queued" if created else "duplicate", "build_id": build.id, "url": url},
+        status_code=202,
+        background=task,
+    )
+
+
+def _new_build(build_id: str, trigger: BuildTrigger, delivery_id: str) -> Build:
+    return Build(
+        id=build_id,
+        repo=trigger.repo,
+        sha=trigger.sha,
+        ref=trigger.ref,
+        event=trigger.event.value,
+        clone_url=trigger.clone_url,
+        branch=trigger.branch,
+        pr_number=trigger.pr_number,
+        head_repo=trigger.head_repo,
+        is_fork=trigger.is_fork,
+        default_branch=trigger.default_branch,
+        installation_id=trigger.installation_id,
+        delivery_id=delivery_id,
+        author=trigger.author,
+        commit_message=trigger.commit_message,
+        commit_url=trigger.commit_url,
+        pr_url=trigger.pr_url,
+    )
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _answer(status_code: int, **content: Any) -> JSONResponse:
+    return JSONResponse(content, status_code=status_code)
