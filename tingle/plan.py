@@ -45,9 +45,6 @@ class RunStep:
     kind: str = field(default="run", init=False)
 
 
-Step = RunStep
-
-
 @dataclass(frozen=True)
 class Plan:
     steps: tuple[Step, ...]
@@ -56,3 +53,48 @@ class Plan:
 
     def step_names(self) -> tuple[str, ...]:
         return tuple(step.name for step in self.steps)
+
+
+# Image build, push and deploy are carried out by the worker itself, not by commands in an agent
+# image, so they are steps of their own kinds rather than RunSteps with magic commands.
+
+
+@dataclass(frozen=True)
+class BuildImageStep:
+    """Build `dockerfile` (relative to the workspace) with `context`, tagged with every `tags`."""
+
+    name: str
+    tags: tuple[str, ...]
+    dockerfile: str = "Dockerfile"
+    context: str = "."
+    build_args: tuple[tuple[str, str], ...] = ()
+    timeout_seconds: int | None = None
+    secrets: tuple[str, ...] = ()
+    kind: str = field(default="build_image", init=False)
+
+
+@dataclass(frozen=True)
+class PushImageStep:
+    """Push `tags`, which an earlier BuildImageStep built."""
+
+    name: str
+    tags: tuple[str, ...]
+    timeout_seconds: int | None = None
+    secrets: tuple[str, ...] = ()
+    kind: str = field(default="push_image", init=False)
+
+
+@dataclass(frozen=True)
+class DeployStep:
+    """Register the workflows listed in `workflows_file` with `scheduler`, pinned to the image the
+    build pushed. Only compiled for pushes to a deploy branch."""
+
+    name: str
+    workflows_file: str = "data-info.yaml"
+    scheduler: str = "styx"
+    timeout_seconds: int | None = None
+    secrets: tuple[str, ...] = ()
+    kind: str = field(default="deploy", init=False)
+
+
+Step = RunStep | BuildImageStep | PushImageStep | DeployStep
