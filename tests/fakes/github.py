@@ -1,0 +1,424 @@
+"""A small fake of GitHub's REST API on real HTTP, faithful to the parts Tingle uses.
+
+It runs a starlette app under uvicorn in a background thread on 127.0.0.1 and a free port, so the
+code under test uses its real HTTP stack (PyGithub, requests, urllib3 retries) against it. Every
+request is recorded. Implemented, with GitHub's validation rules and error shapes:
+
+- `POST /repos/{o}/{r}/statuses/{sha}`, `GET /repos/{o}/{r}/commits/{ref}/statuses`
+- `GET /repos/{o}/{r}` (any repository exists)
+- `GET|POST /repos/{o}/{r}/issues/{n}/comments`, `GET|PATCH /repos/{o}/{r}/issues/comments/{id}`
+
+Anything else answers GitHub's JSON 404. `fail_next` injects faults.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+
+STATES = ("error", "failure", "pending", "success")
+DESCRIPTION_LIMIT = 140
+COMMENT_LIMIT = 65536
+STATUSES_PER_SHA_AND_CONTEXT = 1000  # GitHub's limit; a test may lower `status_limit`
+_DOCS = "https://docs.github.com/rest"
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+Handler = Callable[[Request, Any], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+    json: Any  # the decoded JSON body, None when empty or not JSON
+    status: int  # what the fake answered
+
+
+@dataclass
+class _Fault:
+    remaining: int
+    status: int
+    method: str | None
+    path: str | None
+    body: Any
+    headers: dict[str, str]
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method == method) and (
+            self.path is None or fnmatch.fnmatchcase(path, self.path)
+        )
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _error(status: int, message: str, errors: list[dict[str, str]] | None = None) -> Response:
+    body: dict[str, Any] = {"message": message, "documentation_url": _DOCS}
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status)
+
+
+def _invalid(resource: str, field: str, code: str, message: str) -> Response:
+    error = {"resource": resource, "field": field, "code": code, "message": message}
+    return _error(422, "Validation Failed", [error])
+
+
+class FakeGitHub:
+    """Use as a context manager: `with FakeGitHub() as fake: ... fake.base_url ...`."""
+
+    def __init__(self, *, login: str = "tingle-bot") -> None:
+        self.login = login
+        self._lock = threading.Lock()
+        self._next_id = 1
+        self.reset()
+        self._app = Starlette(routes=self._routes())
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.bind(("127.0.0.1", 0))  # the kernel picks a free port: no race with others
+        config = uvicorn.Config(self._app, lifespan="off", log_level="warning", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the fake GitHub server did not start")
+            time.sleep(0.005)
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._thread = self._socket = None
+
+    def __enter__(self) -> FakeGitHub:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """The API root, as PyGithub's `base_url` (no trailing slash)."""
+        if self._socket is None:
+            raise RuntimeError("the fake GitHub server is not running")
+        host, port = self._socket.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    # --- test controls and inspection ----------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget every request, status, comment, fault and token rule; restore the status limit."""
+        self.status_limit = STATUSES_PER_SHA_AND_CONTEXT
+        with self._lock:
+            self._requests: list[RecordedRequest] = []
+            self._statuses: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            self._comments: dict[int, dict[str, Any]] = {}
+            self._faults: list[_Fault] = []
+            self._tokens: frozenset[str] | None = None
+
+    def accept_tokens(self, *tokens: str) -> None:
+        """Answer 401 "Bad credentials" to any other token (by default any token is accepted)."""
+        with self._lock:
+            self._tokens = frozenset(tokens)
+
+    def fail_next(
+        self,
+        n: int = 1,
+        status: int = 502,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Answer the next `n` requests matching `method` and the glob `path` with `status`."""
+        fault_body = {"message": f"fault injected: {status}"} if body is None else body
+        with self._lock:
+            self._faults.append(_Fault(n, status, method, path, fault_body, dict(headers or {})))
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
+        """The recorded requests with this method whose path matches the glob `path`."""
+        return [
+            r for r in self.requests if r.method == method and fnmatch.fnmatchcase(r.path, path)
+        ]
+
+    def statuses(self, repo: str, sha: str) -> list[dict[str, Any]]:
+        """The statuses created for `repo` at `sha`, in arrival order."""
+        with self._lock:
+            return [dict(s) for s in self._statuses.get((repo, sha.lower()), [])]
+
+    def comments(self, repo: str, number: int) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                _public(c)
+                for c in self._comments.values()
+                if (c["_repo"], c["_number"]) == (repo, number)
+            ]
+
+    def wait_for_status(
+        self, repo: str, sha: str, context: str, state: str, timeout: float = 10.0
+    ) -> dict[str, Any]:
+        """The first status with this context and state, waiting up to `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for status in self.statuses(repo, sha):
+                if (status["context"], status["state"]) == (context, state):
+                    return status
+            if time.monotonic() > deadline:
+                seen = [(s["context"], s["state"]) for s in self.statuses(repo, sha)]
+                raise AssertionError(
+                    f"no {state!r} status for context {context!r} on {repo}@{sha} within "
+                    f"{timeout}s; seen: {seen}"
+                )
+            time.sleep(0.02)
+
+    # --- HTTP -----------------------------------------------------------------------------------
+
+    def _routes(self) -> list[BaseRoute]:
+        def route(path: str, handler: Handler, methods: list[str]) -> Route:
+            return Route(path, self._endpoint(handler), methods=methods)
+
+        repo = "/repos/{owner}/{repo}"
+        api: list[BaseRoute] = [
+            route(repo + "/statuses/{sha}", self._create_status, ["POST"]),
+            route(repo + "/commits/{ref}/statuses", self._list_statuses, ["GET"]),
+            route(repo, self._get_repo, ["GET"]),
+            route(repo + "/issues/{number:int}/comments", self._create_comment, ["POST"]),
+            route(repo + "/issues/{number:int}/comments", self._list_comments, ["GET"]),
+            route(repo + "/issues/comments/{id:int}", self._get_comment, ["GET"]),
+            route(repo + "/issues/comments/{id:int}", self._edit_comment, ["PATCH"]),
+        ]
+        # GitHub Enterprise serves the same API under /api/v3.
+        not_found = route(
+            "/{path:path}", self._not_found, ["GET", "POST", "PATCH", "PUT", "DELETE"]
+        )
+        return [*api, Mount("/api/v3", routes=[*api, not_found]), not_found]
+
+    def _endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            body = await request.body()
+            try:
+                payload = json.loads(body) if body else None
+                bad_json = False
+            except ValueError:
+                payload, bad_json = None, True
+            response = self._fault(request) or self._unauthorised(request)
+            if response is None:
+                response = (
+                    _error(400, "Problems parsing JSON")
+                    if bad_json
+                    else await handler(request, payload)
+                )
+            with self._lock:
+                self._requests.append(
+                    RecordedRequest(
+                        method=request.method,
+                        path=request.url.path,
+                        query=request.url.query,
+                        headers={k.lower(): v for k, v in request.headers.items()},
+                        body=body,
+                        json=payload,
+                        status=response.status_code,
+                    )
+                )
+            return response
+
+        return endpoint
+
+    def _fault(self, request: Request) -> Response | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.remaining > 0 and fault.matches(request.method, request.url.path):
+                    fault.remaining -= 1
+                    return JSONResponse(fault.body, fault.status, headers=fault.headers)
+        return None
+
+    def _unauthorised(self, request: Request) -> Response | None:
+        # GitHub takes both the legacy `token X` and `Bearer X` forms.
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() not in ("token", "bearer") or not token.strip():
+            return _error(401, "Requires authentication")
+        with self._lock:
+            if self._tokens is not None and token.strip() not in self._tokens:
+                return _error(401, "Bad credentials")
+        return None
+
+    def _new_id(self) -> int:
+        with self._lock:
+            self._next_id += 1
+            return self._next_id
+
+    def _user(self) -> dict[str, Any]:
+        return {"login": self.login, "id": 1, "type": "Bot", "url": f"{self.base_url}/users/x"}
+
+    async def _not_found(self, request: Request, payload: Any) -> Response:
+        return _error(404, "Not Found")
+
+    async def _get_repo(self, request: Request, payload: Any) -> Response:
+        owner, name = request.path_params["owner"], request.path_params["repo"]
+        return JSONResponse(
+            {
+                "id": abs(hash((owner, name))) % 10**9,
+                "name": name,
+                "full_name": f"{owner}/{name}",
+                "owner": {"login": owner, "type": "User"},
+                "private": False,
+                "default_branch": "main",
+                "url": f"{self.base_url}/repos/{owner}/{name}",
+                "html_url": f"https://github.com/{owner}/{name}",
+                "clone_url": f"https://github.com/{owner}/{name}.git",
+            }
+        )
+
+    async def _create_status(self, request: Request, payload: Any) -> Response:
+        params = request.path_params
+        repo, sha = f"{params['owner']}/{params['repo']}", params["sha"]
+        if not isinstance(payload, dict):
+            return _error(400, "Problems parsing JSON")
+        if not (4 <= len(sha) <= 40 and _HEX.issuperset(sha)):
+            return _error(422, f"No commit found for SHA: {sha}")
+        state, description = payload.get("state"), payload.get("description")
+        target_url, context = payload.get("target_url"), payload.get("context", "default")
+        if state not in STATES:
+            return _invalid("Status", "state", "custom", "state is not included in the list")
+        for field, value in (("description", description), ("target_url", target_url)):
+            if value is not None and not isinstance(value, str):
+                return _invalid("Status", field, "invalid", f"{field} is not a string or null")
+        if not isinstance(context, str):
+            return _invalid("Status", "context", "invalid", "context is not a string")
+        if description is not None and len(description) > DESCRIPTION_LIMIT:
+            message = f"description is too long (maximum is {DESCRIPTION_LIMIT} characters)"
+            return _invalid("Status", "description", "custom", message)
+        now, status_id = _now(), self._new_id()
+        status = {
+            "url": f"{self.base_url}/repos/{repo}/statuses/{sha}",
+            "id": status_id,
+            "node_id": f"SC_{status_id}",
+            "state": state,
+            "description": description,
+            "target_url": target_url,
+            "context": context,
+            "created_at": now,
+            "updated_at": now,
+            "creator": self._user(),
+        }
+        with self._lock:
+            created = self._statuses.setdefault((repo, sha.lower()), [])
+            if sum(s["context"] == context for s in created) >= self.status_limit:
+                message = "This SHA and context has reached the maximum number of statuses."
+                return _invalid("Status", "context", "custom", message)
+            created.append(status)
+        return JSONResponse(status, status_code=201)
+
+    async def _list_statuses(self, request: Request, payload: Any) -> Response:
+        params = request.path_params
+        newest_first = self.statuses(f"{params['owner']}/{params['repo']}", params["ref"])[::-1]
+        return JSONResponse(newest_first)
+
+    async def _create_comment(self, request: Request, payload: Any) -> Response:
+        params = request.path_params
+        error = _check_comment_body(payload)
+        if error is not None:
+            return error
+        repo, number = f"{params['owner']}/{params['repo']}", params["number"]
+        comment_id, now = self._new_id(), _now()
+        comment = {
+            "id": comment_id,
+            "node_id": f"IC_{comment_id}",
+            "url": f"{self.base_url}/repos/{repo}/issues/comments/{comment_id}",
+            "html_url": f"https://github.com/{repo}/pull/{number}#issuecomment-{comment_id}",
+            "issue_url": f"{self.base_url}/repos/{repo}/issues/{number}",
+            "body": payload["body"],
+            "user": self._user(),
+            "created_at": now,
+            "updated_at": now,
+            "author_association": "NONE",
+            "_repo": repo,
+            "_number": number,
+        }
+        with self._lock:
+            self._comments[comment_id] = comment
+        return JSONResponse(_public(comment), status_code=201)
+
+    async def _list_comments(self, request: Request, payload: Any) -> Response:
+        params = request.path_params
+        found = self.comments(f"{params['owner']}/{params['repo']}", params["number"])
+        return JSONResponse(found)
+
+    async def _get_comment(self, request: Request, payload: Any) -> Response:
+        comment = self._find_comment(request)
+        return _error(404, "Not Found") if comment is None else JSONResponse(_public(comment))
+
+    async def _edit_comment(self, request: Request, payload: Any) -> Response:
+        error = _check_comment_body(payload)
+        if error is not None:
+            return error
+        with self._lock:
+            comment = self._find_comment(request, locked=True)
+            if comment is None:
+                return _error(404, "Not Found")
+            comment.update(body=payload["body"], updated_at=_now())
+            return JSONResponse(_public(comment))
+
+    def _find_comment(self, request: Request, *, locked: bool = False) -> dict[str, Any] | None:
+        params = request.path_params
+        if not locked:
+            with self._lock:
+                return self._find_comment(request, locked=True)
+        comment = self._comments.get(params["id"])
+        if comment is None or comment["_repo"] != f"{params['owner']}/{params['repo']}":
+            return None
+        return comment
+
+
+def _check_comment_body(payload: Any) -> Response | None:
+    if not isinstance(payload, dict):
+        return _error(400, "Problems parsing JSON")
+    body = payload.get("body")
+    if body is None:
+        return _invalid("IssueComment", "body", "missing_field", "body is missing")
+    if not isinstance(body, str):
+        return _invalid("IssueComment", "body", "invalid", "body is not a string")
+    if len(body) > COMMENT_LIMIT:
+        message = f"body is too long (maximum is {COMMENT_LIMIT} characters)"
+        return _invalid("IssueComment", "body", "custom", message)
+    return None
+
+
+def _public(comment: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in comment.items() if not k.startswith("_")}
