@@ -65,7 +65,7 @@ def settings(redis_url: str, tmp_path: Path, repos_root: Path, fake_github: Any)
         redis_url=redis_url,
         webhook_secret=WEBHOOK_SECRET,
         public_url="http://tingle.test",
-        github_api_url=fake_github.url,
+        github_api_url=fake_github.base_url,
         github_token="test-token",
         github_write_interval=0.0,
         clone_url_rewrites=(("https://github.com/", f"{repos_root.as_uri()}/"),),
@@ -84,7 +84,7 @@ def web(settings: Settings) -> Iterator[str]:
 
 @pytest.fixture
 def run_worker(settings: Settings) -> Any:
-    """run_worker() drains the queue with an in-process burst worker, like `tingle worker --burst`."""
+    """run_worker() drains the queue with an in-process burst worker (`tingle worker --burst`)."""
     from tingle.worker import run_worker as run
 
     def drain(**overrides: Any) -> None:

@@ -124,5 +124,7 @@ async def run_worker(settings: Settings, *, burst: bool = False) -> None:
     worker = make_worker(settings, pool, burst=burst)
     try:
         await worker.async_run()
+    except asyncio.CancelledError:  # arq cancels its main task on SIGINT / SIGTERM
+        log.info("worker stopped")
     finally:
         await worker.close()

@@ -71,7 +71,11 @@ def test_passing_build_runs_steps_in_containers(
         f"hello from octo/app at {sha}",
     ]
     assert log_of(settings, build_id, 1).splitlines() == [
-        "+ test -f app.txt", "+ cat app.txt", "the app", "+ echo done >&2", "done"
+        "+ test -f app.txt",
+        "+ cat app.txt",
+        "the app",
+        "+ echo done >&2",
+        "done",
     ]
     fake_github.wait_for_status("octo/app", sha, "tingle", "success", timeout=10)
     assert states(fake_github, "octo/app", sha)[0] == "pending"
@@ -101,7 +105,8 @@ def test_failing_step_fails_the_build_and_skips_the_rest(
     assert build["state"] == "failure"
     assert build["reason"] == "step 'test' failed (exit 3)"
     assert [(s["state"], s["exit_code"]) for s in build["steps"]] == [
-        ("failure", 3), ("skipped", None)
+        ("failure", 3),
+        ("skipped", None),
     ]
     assert "never printed" not in log_of(settings, build_id, 0)
     status = fake_github.wait_for_status("octo/app", sha, "tingle", "failure", timeout=10)

@@ -33,9 +33,15 @@ def test_push_is_queued_with_a_build_record(web: str, settings: Settings) -> Non
     body = response.json()
     assert body["result"] == "queued"
     assert body["url"] == f"http://tingle.test/builds/{body['build_id']}"
-    record = json.loads(redis.Redis.from_url(settings.redis_url).get(f"tingle:build:{body['build_id']}"))
+    record = json.loads(
+        redis.Redis.from_url(settings.redis_url).get(f"tingle:build:{body['build_id']}")
+    )
     assert (record["repo"], record["sha"], record["ref"], record["event"], record["state"]) == (
-        "octo/app", SHA, "refs/heads/main", "push", "queued"
+        "octo/app",
+        SHA,
+        "refs/heads/main",
+        "push",
+        "queued",
     )
     assert queued_jobs(settings) == 1
 
@@ -142,7 +148,11 @@ def test_ping_answers_200(web: str, settings: Settings) -> None:
     [
         ("push", octokit("push_tag"), "tag push: not built"),
         ("push", octokit("push_tag_deleted"), None),
-        ("pull_request", octokit("pull_request_closed"), "pull_request action 'closed' is not built"),
+        (
+            "pull_request",
+            octokit("pull_request_closed"),
+            "pull_request action 'closed' is not built",
+        ),
         ("issues", {"action": "opened"}, "event 'issues' is not built"),
     ],
     ids=["tag", "deleted", "pr-closed", "other-event"],
@@ -158,9 +168,7 @@ def test_events_not_built_answer_with_the_reason(
     assert (stored_builds(settings), queued_jobs(settings)) == (0, 0)
 
 
-def test_redis_down_answers_503_then_recovers(
-    settings: Settings, tmp_path: Any
-) -> None:
+def test_redis_down_answers_503_then_recovers(settings: Settings, tmp_path: Any) -> None:
     from tingle.web.app import create_app
 
     private = RedisServer(tmp_path / "redis")

@@ -77,10 +77,9 @@ class StatusReporter:
     async def publish(self, build: Build, status: CommitStatus) -> None:
         """Record `status` as the one GitHub should show, then try to post it. Never raises."""
         try:
-            await self._redis.hset(self._key("desired", build.id), status.context, _encode(status))
-            await self._redis.expire(self._key("desired", build.id), STATUS_KEY_TTL_SECONDS)
+            await self._remember("desired", build.id, status.context, _encode(status))
             await self.sync(build.repo, build.sha, build.id, status.context)
-        except Exception:
+        except Exception:  # Redis or GitHub down: the build goes on, a later sync catches up
             log.exception("status publish failed", build_id=build.id, context=status.context)
 
     async def sync(self, repo: str, sha: str, build_id: str, context: str) -> bool:
@@ -89,8 +88,9 @@ class StatusReporter:
             return False
         lock = self._redis.lock(self._key("lock", build_id, context), timeout=120)
         async with lock:
-            desired = await self._redis.hget(self._key("desired", build_id), context)
-            posted = await self._redis.hget(self._key("posted", build_id), context)
+            desired, posted = await self._redis.mget(
+                self._key("desired", build_id, context), self._key("posted", build_id, context)
+            )
             if desired is None or desired == posted:
                 return True
             status = CommitStatus(**json.loads(desired))
@@ -107,10 +107,13 @@ class StatusReporter:
             except Exception as exc:
                 log.warning("status not posted", build_id=build_id, error=str(exc))
                 return False
-            await self._redis.hset(self._key("posted", build_id), context, desired)
-            await self._redis.expire(self._key("posted", build_id), STATUS_KEY_TTL_SECONDS)
+            await self._remember("posted", build_id, context, desired)
             log.info("status posted", build_id=build_id, state=status.state, context=context)
             return True
+
+    async def _remember(self, kind: str, build_id: str, context: str, value: str | bytes) -> None:
+        key = self._key(kind, build_id, context)
+        await self._redis.set(key, value, ex=STATUS_KEY_TTL_SECONDS)
 
     def _key(self, kind: str, build_id: str, *rest: str) -> str:
         return ":".join((self._prefix, "status", kind, build_id, *rest))

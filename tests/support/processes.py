@@ -1,0 +1,51 @@
+"""Tingle's own processes (`tingle worker`, `tingle serve`) started the way an operator would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tingle.config import Settings
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The TINGLE_* variables that make a process see `settings`."""
+    rewrites = ",".join(f"{source}={target}" for source, target in settings.clone_url_rewrites)
+    return {
+        **os.environ,
+        "TINGLE_REDIS_URL": settings.redis_url,
+        "TINGLE_WEBHOOK_SECRET": settings.webhook_secret,
+        "TINGLE_PUBLIC_URL": settings.public_url,
+        "TINGLE_GITHUB_API_URL": settings.github_api_url,
+        "TINGLE_GITHUB_TOKEN": settings.github_token,
+        "TINGLE_GITHUB_WRITE_INTERVAL": str(settings.github_write_interval),
+        "TINGLE_CLONE_URL_REWRITE": rewrites,
+        "TINGLE_WORKSPACE_ROOT": str(settings.workspace_root),
+        "TINGLE_DOCKER_NETWORK": settings.docker_network,
+        "TINGLE_WORKER_CONCURRENCY": str(settings.worker_concurrency),
+        "TINGLE_LOG_FORMAT": "json",
+    }
+
+
+def start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tingle.cli", "worker"],
+            env=settings_env(settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> int:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode

@@ -1,0 +1,5 @@
+import sys
+
+from tingle.cli import main
+
+sys.exit(main())
