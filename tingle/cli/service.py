@@ -75,7 +75,10 @@ def _up(args: argparse.Namespace) -> int:
     )
     configure_logging(settings.log_format)
     print(f"Tingle is up.\n  webhook URL:    {settings.public_url}/webhooks/github")
-    print(f"  webhook secret: {settings.webhook_secret}\n  builds:         {settings.public_url}/")
+    print(
+        f"  webhook secret: {settings.webhook_secret}\n  builds:         {settings.public_url}/",
+        flush=True,
+    )
 
     async def both() -> None:
         server = uvicorn.Server(

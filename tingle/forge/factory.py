@@ -14,4 +14,6 @@ def github_client(settings: Settings) -> GitHubClient | None:
         base_url=settings.github_api_url,
         token=settings.github_token,
         seconds_between_writes=settings.github_write_interval,
+        # Writes are spaced already; spacing reads too would only delay the next build's status.
+        seconds_between_requests=0.0,
     )

@@ -17,11 +17,10 @@ import structlog
 from redis.asyncio import Redis
 
 from tingle.build import Build, BuildState
-from tingle.forge.github import GitHubClient
+from tingle.forge.github import GitHubClient, describe
 
 log = structlog.get_logger(__name__)
 
-DESCRIPTION_LIMIT = 140
 STATUS_KEY_TTL_SECONDS = 14 * 24 * 3600
 
 
@@ -41,7 +40,7 @@ def status_for(build: Build, *, context: str, target_url: str) -> CommitStatus:
         description += f": {build.reason}"
     elif build.state is BuildState.SUCCESS and build.duration is not None:
         description += f" in {_human_seconds(build.duration)}"
-    return CommitStatus(state, _cut(description), target_url, context)
+    return CommitStatus(state, describe(description), target_url, context)
 
 
 _STATE_TEXT: dict[BuildState, tuple[str, str]] = {
@@ -52,11 +51,6 @@ _STATE_TEXT: dict[BuildState, tuple[str, str]] = {
     BuildState.ERROR: ("error", "errored"),
     BuildState.SKIPPED: ("success", "skipped"),
 }
-
-
-def _cut(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _human_seconds(seconds: float) -> str:
