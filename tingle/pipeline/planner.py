@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 
 from tingle.pipeline.document import BuildInfo
 from tingle.pipeline.expand import Fallback, locate
-from tingle.pipeline.problems import Report, join_path, suggest
+from tingle.pipeline.problems import Report, hint, join_path, suggest
 from tingle.pipeline.steps import StepSpec
 from tingle.pipeline.when import glob_match
 from tingle.plan import (
@@ -96,11 +96,10 @@ def _image(step: StepSpec, ctx: Context) -> str:
     if not AGENT_NAME.match(agent):
         _problem(step, "agent", f"invalid agent name '{agent}'", ctx)
     elif ctx.agents is not None and agent not in ctx.agents:
-        known = ", ".join(sorted(ctx.agents))
         _problem(
             step,
             "agent",
-            f"unknown agent '{agent}'{suggest(agent, ctx.agents)}; agents: {known}",
+            f"unknown agent '{agent}'{hint(agent, ctx.agents)}",
             ctx,
         )
     return f"{ctx.agent_image_prefix}{agent}:latest"

@@ -62,6 +62,12 @@ def suggest(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def hint(word: str, choices: Iterable[str]) -> str:
+    """A suggestion when one is close, else the list of what exists, so the reader never guesses."""
+    ordered = sorted(choices)
+    return suggest(word, ordered) or f" (known: {', '.join(ordered) or 'none'})"
+
+
 def join_path(parent: str, child: str | int) -> str:
     if isinstance(child, int):
         return f"{parent}[{child}]"

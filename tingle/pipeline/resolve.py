@@ -8,7 +8,7 @@ from typing import Any
 from tingle.pipeline import fields as f
 from tingle.pipeline.document import BuildInfo
 from tingle.pipeline.params import resolve_params
-from tingle.pipeline.problems import Report, join_path, suggest
+from tingle.pipeline.problems import Report, hint, join_path, suggest
 from tingle.pipeline.steps import KINDS, StepSpec, parse_step
 from tingle.pipeline.templates import Template, TemplateSet
 from tingle.pipeline.yamlnodes import Map, Scalar
@@ -55,11 +55,9 @@ def _find_template(info: BuildInfo, templates: TemplateSet, report: Report) -> T
     if any(c in name for c in "/\\") or name.startswith("."):
         report.add(mark, "template.type", f"'{name}' is a path; name a template instead")
     else:
-        options = ", ".join(templates.names()) or "none"
-        message = (
-            f"unknown template '{name}'{suggest(name, templates.names())}; templates: {options}"
+        report.add(
+            mark, "template.type", f"unknown template '{name}'" + hint(name, templates.names())
         )
-        report.add(mark, "template.type", message)
     return None
 
 

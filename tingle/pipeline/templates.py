@@ -14,9 +14,9 @@ from pathlib import Path
 
 from tingle.pipeline import fields as f
 from tingle.pipeline.expand import expand_step
-from tingle.pipeline.expressions import FACT_NAMES
+from tingle.pipeline.expressions import EXPRESSION_START, FACT_NAMES
 from tingle.pipeline.params import Param, read_param
-from tingle.pipeline.problems import Mark, PipelineError, Report, join_path
+from tingle.pipeline.problems import Mark, PipelineError, Report, hint, join_path
 from tingle.pipeline.steps import KINDS, StepSpec, parse_step
 from tingle.pipeline.yamlnodes import Map, Seq, parse_yaml
 
@@ -88,14 +88,7 @@ def parse_template(
     params = _read_params(mapping, report)
     steps = _read_steps(mapping, report)
     _check_expressions(steps, params, report)
-    if agents is not None:
-        for step in steps:
-            if step.agent and "${{" not in step.agent and step.agent not in agents:
-                report.add(
-                    step.marks["agent"],
-                    join_path(step.path, "agent"),
-                    f"unknown agent '{step.agent}'",
-                )
+    _check_agents(steps, agents, report)
     if description is None or report.problems:
         return None
     return Template(name, description, params, tuple(steps))
@@ -141,6 +134,15 @@ def _read_steps(mapping: Map, report: Report) -> list[StepSpec]:
             seen.add(step.name)
             steps.append(step)
     return steps
+
+
+def _check_agents(steps: list[StepSpec], agents: frozenset[str] | None, report: Report) -> None:
+    # Only literal names can be checked here; `${{ params.agent }}` is checked when compiling.
+    for step in steps:
+        agent = step.agent
+        if agents is not None and agent and EXPRESSION_START not in agent and agent not in agents:
+            message = f"unknown agent '{agent}'{hint(agent, agents)}"
+            report.add(step.marks["agent"], join_path(step.path, "agent"), message)
 
 
 def _check_expressions(steps: list[StepSpec], params: dict[str, Param], report: Report) -> None:
