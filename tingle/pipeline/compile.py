@@ -54,8 +54,17 @@ def _compile(
     resolved = resolve(info, templates, report)
     values = fact_values(facts) | resolved.params
     template_mark = info.template.mark if info.template else Mark(1, 1)
+    param_marks = {
+        f"params.{key}": entry.value.mark
+        for key, entry in (info.template.entries.items() if info.template else ())
+    }
     ctx = Context(
-        info, facts, templates.agents, prefix, Fallback(template_mark, "template"), report
+        info,
+        facts,
+        templates.agents,
+        prefix,
+        Fallback(template_mark, "template", param_marks),
+        report,
     )
     steps: list[Step] = []
     for spec in resolved.steps:

@@ -42,7 +42,8 @@ def read_build_info(text: str, report: Report) -> BuildInfo | None:
         return None
     if not _version_ok(root, report):
         return None
-    f.check_keys(root, TOP_KEYS, "", report)
+    # `x-` keys are free, as in docker compose: a place for YAML anchors shared by steps.
+    f.check_keys(root, TOP_KEYS + tuple(k for k in root.entries if k.startswith("x-")), "", report)
     template, name = _template(root, report)
     bucket, names = _secrets(root, report)
     return BuildInfo(

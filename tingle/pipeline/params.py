@@ -93,12 +93,12 @@ def resolve_params(
         if value is not None:
             values[f"params.{key}"] = as_text(value)
     for name, param in params.items():
-        if name in given.entries:
-            continue
-        if param.default is None:
-            report.add(
-                given.mark, join_path(path, name), f"required parameter ({param.description})"
-            )
-        else:
-            values[f"params.{name}"] = as_text(param.default)
+        if name not in given.entries and param.default is None:
+            message = f"required parameter ({param.description})"
+            report.add(given.mark, join_path(path, name), message)
+        # Every declared parameter gets a value, even a missing or wrong one (already reported),
+        # so its uses raise no second problem. No plan is built while any problem exists, so the
+        # placeholder never reaches a build.
+        fallback = as_text(param.default) if param.default is not None else "unset"
+        values.setdefault(f"params.{name}", fallback)
     return values

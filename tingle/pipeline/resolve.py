@@ -15,7 +15,7 @@ from tingle.pipeline.yamlnodes import Map, Scalar
 
 # Fields an override may replace; name, kind and the override/before markers are not plan data.
 _DATA_FIELDS = frozenset(fl.name for fl in fields(StepSpec)) - {
-    "name", "kind", "mark", "path", "given", "marks", "override", "before", "from_template",
+    "name", "kind", "mark", "path", "given", "marks", "override", "before", "from_template", "uses",
 }  # fmt: skip
 
 
@@ -80,9 +80,11 @@ def _merge(
         name = _peek(mapping, "name")
         template_kind = template_kinds.get(name or "")
         kind = _kind(mapping, name, template_kind, path, report)
-        step = parse_step(
-            mapping, path, report, kind=kind, complete=template_kind is None, repo=True
-        )
+        # Demand a new step's fields only when it is surely meant as one: not when it says it
+        # overrides, nor when its kind is unreadable (both already reported).
+        new = template_kind is None and not _peek_bool(mapping, "override")
+        new = new and (mapping.get("kind") is None or _peek(mapping, "kind") in KINDS)
+        step = parse_step(mapping, path, report, kind=kind, complete=new, repo=True)
         if step is None:
             continue
         if step.name in first_seen:
@@ -106,6 +108,11 @@ def _merge(
 def _peek(mapping: Map, key: str) -> str | None:
     node = mapping.get(key)
     return node.value if isinstance(node, Scalar) and isinstance(node.value, str) else None
+
+
+def _peek_bool(mapping: Map, key: str) -> bool:
+    node = mapping.get(key)
+    return isinstance(node, Scalar) and node.value is True
 
 
 def _kind(

@@ -53,6 +53,7 @@ class StepSpec:
     workflows_file: str | None = None
     scheduler: str | None = None
     from_template: bool = False  # fields not in `marks` were written by the template
+    uses: dict[str, tuple[str, ...]] = field(default_factory=dict)  # field -> expressions used
     override: bool = False
     before: str | None = None
 
