@@ -80,7 +80,7 @@ def test_broken_template_lists_every_problem(tmp_path: Path) -> None:
         "templates/broken.yaml:15:12 steps[0].agent: unknown expression 'params.pyhton'",
         "templates/broken.yaml:16:16 steps[0].commands[0]: ${{ }} is not expanded in commands;"
         " pass the value through env instead",
-        "templates/broken.yaml:17:5 steps[1].name: duplicate step name 'test'",
+        "templates/broken.yaml:17:11 steps[1].name: duplicate step name 'test'",
         "templates/broken.yaml:19:16 steps[1].commands[0]: expected a string, got a boolean",
     ]
     assert caught.value.problems[0].file == "templates/broken.yaml"

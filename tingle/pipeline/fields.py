@@ -47,6 +47,12 @@ def required(mapping: Map, key: str, path: str, report: Report) -> Node | None:
     return node
 
 
+def peek_string(mapping: Map, key: str) -> str | None:
+    """The string at `key` if there is one, without reporting: for decisions made before checks."""
+    node = mapping.get(key)
+    return node.value if isinstance(node, Scalar) and isinstance(node.value, str) else None
+
+
 def string(node: Node, path: str, report: Report, *, scalars: bool = False) -> str | None:
     """A string; with `scalars`, numbers and booleans are read as the text written (`3.10`)."""
     if isinstance(node, Scalar) and isinstance(node.value, str):

@@ -34,13 +34,9 @@ def resolve(info: BuildInfo, templates: TemplateSet, report: Report) -> Resolved
     # Template steps carry no repository positions: problems in them point at `template`.
     template_steps = template.steps if template else ()
     base = [replace(s, marks={}, given=frozenset(), from_template=True) for s in template_steps]
-    steps = _merge(
-        info,
-        template,
-        base,
-        known_template=template is not None or not info.template_name,
-        report=report,
-    )
+    # With a template named but not found, overrides cannot be judged (the name is reported).
+    judge_overrides = template is not None or not info.template_name
+    steps = _merge(info, base, judge_overrides=judge_overrides, report=report)
     return Resolved(template, params, tuple(steps))
 
 
@@ -62,13 +58,9 @@ def _find_template(info: BuildInfo, templates: TemplateSet, report: Report) -> T
 
 
 def _merge(
-    info: BuildInfo,
-    template: Template | None,
-    base: list[StepSpec],
-    *,
-    known_template: bool,
-    report: Report,
+    info: BuildInfo, base: list[StepSpec], *, judge_overrides: bool, report: Report
 ) -> list[StepSpec]:
+    """Template steps in order, overridden in place; new steps appended or put `before` one."""
     result = list(base)
     template_kinds = {step.name: step.kind for step in base}
     first_seen: dict[str, int] = {}
@@ -77,13 +69,13 @@ def _merge(
         mapping = f.expect_map(item, path, report)
         if mapping is None:
             continue
-        name = _peek(mapping, "name")
+        name = f.peek_string(mapping, "name")
         template_kind = template_kinds.get(name or "")
         kind = _kind(mapping, name, template_kind, path, report)
         # Demand a new step's fields only when it is surely meant as one: not when it says it
         # overrides, nor when its kind is unreadable (both already reported).
         new = template_kind is None and not _peek_bool(mapping, "override")
-        new = new and (mapping.get("kind") is None or _peek(mapping, "kind") in KINDS)
+        new = new and (mapping.get("kind") is None or f.peek_string(mapping, "kind") in KINDS)
         step = parse_step(mapping, path, report, kind=kind, complete=new, repo=True)
         if step is None:
             continue
@@ -95,7 +87,7 @@ def _merge(
         if template_kind is not None:
             _override(result, step, path, report)
             continue
-        if step.override and known_template:
+        if step.override and judge_overrides:
             choices = tuple(template_kinds)
             message = (
                 f"no template step named '{step.name}' to override{suggest(step.name, choices)}"
@@ -103,11 +95,6 @@ def _merge(
             report.add(step.marks["override"], join_path(path, "override"), message)
         _insert(result, step, path, report)
     return result
-
-
-def _peek(mapping: Map, key: str) -> str | None:
-    node = mapping.get(key)
-    return node.value if isinstance(node, Scalar) and isinstance(node.value, str) else None
 
 
 def _peek_bool(mapping: Map, key: str) -> bool:
@@ -118,7 +105,7 @@ def _peek_bool(mapping: Map, key: str) -> bool:
 def _kind(
     mapping: Map, name: str | None, template_kind: str | None, path: str, report: Report
 ) -> str:
-    written = _peek(mapping, "kind")
+    written = f.peek_string(mapping, "kind")
     if written is not None and template_kind is not None and written != template_kind:
         message = f"cannot change template step '{name}' from {template_kind} to {written}"
         report.add(mapping.entries["kind"].value.mark, join_path(path, "kind"), message)

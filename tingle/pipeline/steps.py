@@ -62,12 +62,10 @@ def read_name(mapping: Map, path: str, report: Report) -> str | None:
     node = f.required(mapping, "name", path, report)
     name = f.string(node, join_path(path, "name"), report) if node else None
     if node and name is not None and not _NAME.match(name):
-        report.add(node.mark, join_path(path, "name"), f"invalid step name '{name}' ({_NAME_HELP})")
+        help_text = "letters, digits, '.', '_' and '-', at most 63"
+        report.add(node.mark, join_path(path, "name"), f"invalid step name '{name}' ({help_text})")
         return None
     return name
-
-
-_NAME_HELP = "letters, digits, '.', '_' and '-', at most 63"
 
 
 def parse_step(

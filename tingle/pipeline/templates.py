@@ -32,9 +32,6 @@ class Template:
     params: dict[str, Param]
     steps: tuple[StepSpec, ...]
 
-    def step(self, name: str) -> StepSpec | None:
-        return next((step for step in self.steps if step.name == name), None)
-
 
 @dataclass(frozen=True)
 class TemplateSet:
@@ -113,23 +110,22 @@ def _read_steps(mapping: Map, report: Report) -> list[StepSpec]:
     node = f.required(mapping, "steps", "", report)
     if node is None:
         return []
-    steps: list[StepSpec] = []
-    seen: set[str] = set()
     if not isinstance(node, Seq):
         report.add(node.mark, "steps", f"expected a list, got {f.describe(node)}")
         return []
+    steps: list[StepSpec] = []
+    seen: set[str] = set()
     for i, item in enumerate(node.items):
         path = join_path("steps", i)
         step_map = f.expect_map(item, path, report)
         if step_map is None:
             continue
-        kind_node = step_map.get("kind")
-        kind = (
-            f.one_of(kind_node, KINDS, join_path(path, "kind"), Report("")) if kind_node else "run"
-        )
-        step = parse_step(step_map, path, report, kind=kind or "run", complete=True, repo=False)
+        written = f.peek_string(step_map, "kind")
+        kind = written if written in KINDS else "run"  # a bad kind is reported by parse_step
+        step = parse_step(step_map, path, report, kind=kind, complete=True, repo=False)
         if step is not None and step.name in seen:
-            report.add(step_map.mark, join_path(path, "name"), f"duplicate step name '{step.name}'")
+            message = f"duplicate step name '{step.name}'"
+            report.add(step.marks["name"], join_path(path, "name"), message)
         elif step is not None:
             seen.add(step.name)
             steps.append(step)
