@@ -19,6 +19,7 @@ class BuildState(StrEnum):
     FAILURE = "failure"  # the code's fault: a step failed, or build-info.yaml is broken
     ERROR = "error"  # the infrastructure's fault: checkout, a missing image, Docker down
     SKIPPED = "skipped"  # nothing to build (no build-info.yaml)
+    CANCELLED = "cancelled"  # by a person, or superseded by a newer commit
 
     @property
     def terminal(self) -> bool:
@@ -32,6 +33,7 @@ class StepState(StrEnum):
     FAILURE = "failure"
     ERROR = "error"
     SKIPPED = "skipped"
+    CANCELLED = "cancelled"
 
 
 @dataclass
@@ -71,6 +73,7 @@ class Build:
     commit_url: str | None = None
     pr_url: str | None = None
     state: BuildState = BuildState.QUEUED
+    superseded_by: str | None = None
     reason: str | None = None  # why it ended as it did, one line, shown on statuses
     problems: list[str] = field(default_factory=list)  # every build-info.yaml problem
     created_at: float = field(default_factory=time.time)

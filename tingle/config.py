@@ -37,6 +37,9 @@ class Settings:
     queue_name: str = "tingle:queue"
     worker_concurrency: int = 2
     build_timeout_seconds: int = 3600
+    supersede: bool = True  # a newer push to a branch or pull request cancels older builds
+    supersede_except: frozenset[str] = frozenset()  # repositories that keep every build
+    shutdown_grace_seconds: int = 60
     log_format: str = "auto"  # auto | json | console
     key_prefix: str = "tingle"
 
@@ -66,12 +69,20 @@ class Settings:
             queue_name=get("QUEUE_NAME", defaults.queue_name),
             worker_concurrency=int(get("WORKER_CONCURRENCY", str(defaults.worker_concurrency))),
             build_timeout_seconds=int(get("BUILD_TIMEOUT", str(defaults.build_timeout_seconds))),
+            supersede=get("SUPERSEDE", "true").lower() in ("1", "true", "yes"),
+            supersede_except=frozenset(
+                filter(None, (r.strip() for r in get("SUPERSEDE_EXCEPT", "").split(",")))
+            ),
+            shutdown_grace_seconds=int(get("SHUTDOWN_GRACE", str(defaults.shutdown_grace_seconds))),
             log_format=get("LOG_FORMAT", defaults.log_format),
             key_prefix=get("KEY_PREFIX", defaults.key_prefix),
         )
 
     def build_url(self, build_id: str) -> str:
         return f"{self.public_url}/builds/{build_id}"
+
+    def supersedes(self, repo: str) -> bool:
+        return self.supersede and repo not in self.supersede_except
 
     def rewrite_clone_url(self, url: str) -> str:
         for source, target in self.clone_url_rewrites:

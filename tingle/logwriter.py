@@ -41,6 +41,7 @@ class StepLogWriter:
         self._next_line = 1
         self._lock = asyncio.Lock()
         self._ticker: asyncio.Task[None] | None = None
+        self._closing = asyncio.Event()
         self.line_count = 0
 
     async def __aenter__(self) -> StepLogWriter:
@@ -74,10 +75,11 @@ class StepLogWriter:
             await self._sink.append_log(self._build_id, self._step_index, first, "\n".join(lines))
 
     async def close(self) -> None:
+        # Stop the ticker by asking, never by cancelling: a cancel landing inside its flush would
+        # drop the batch being written.
+        self._closing.set()
         if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+            await self._ticker
             self._ticker = None
         tail = self._partial + self._decoder.decode(b"", final=True)
         self._partial = ""
@@ -86,6 +88,7 @@ class StepLogWriter:
         await self.flush()
 
     async def _tick(self) -> None:
-        while True:
-            await asyncio.sleep(self._flush_interval)
+        while not self._closing.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self._flush_interval)
             await self.flush()

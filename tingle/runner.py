@@ -58,14 +58,13 @@ class BuildRunner:
         try:
             await self._run(build, clone_url, workspace)
         except InfrastructureError as exc:
-            _finish(build, BuildState.ERROR, str(exc))
-        except asyncio.CancelledError:
-            _finish(build, BuildState.ERROR, "build cancelled")
-            await _shielded(self._cleanup(build, workspace))
+            finish(build, BuildState.ERROR, str(exc))
+        except asyncio.CancelledError:  # the caller decides what a cancel means (see worker.py)
+            await _shielded(self._cleanup(build, workspace, report=False))
             raise
         except Exception as exc:  # a bug in Tingle is the infrastructure failing, not the code
             log.exception("build crashed")
-            _finish(build, BuildState.ERROR, f"internal error: {type(exc).__name__}")
+            finish(build, BuildState.ERROR, f"internal error: {type(exc).__name__}")
         await self._cleanup(build, workspace)
         return build
 
@@ -92,15 +91,15 @@ class BuildRunner:
                     if result.timed_out
                     else (f"failed (exit {result.exit_code})")
                 )
-                _finish(build, BuildState.FAILURE, f"step '{step.name}' {verb}")
+                finish(build, BuildState.FAILURE, f"step '{step.name}' {verb}")
                 return
-        _finish(build, BuildState.SUCCESS, None)
+        finish(build, BuildState.SUCCESS, None)
 
     def _plan(self, build: Build, workspace: Path) -> Plan | None:
         """The compiled plan, or None when the build ended here (skipped, or a broken file)."""
         path = workspace / BUILD_INFO
         if not path.is_file():
-            _finish(build, BuildState.SKIPPED, f"no {BUILD_INFO} in this commit")
+            finish(build, BuildState.SKIPPED, f"no {BUILD_INFO} in this commit")
             return None
         text = path.read_text(encoding="utf-8", errors="replace")
         try:
@@ -113,7 +112,7 @@ class BuildRunner:
         except PipelineError as exc:
             build.problems = [str(problem) for problem in exc.problems]
             first = build.problems[0] if build.problems else str(exc)
-            _finish(build, BuildState.FAILURE, first)
+            finish(build, BuildState.FAILURE, first)
             return None
 
     async def _run_step(self, build: Build, index: int, step: object) -> StepResult:
@@ -139,11 +138,12 @@ class BuildRunner:
         await self._events.changed(build)
         return result
 
-    async def _cleanup(self, build: Build, workspace: Path) -> None:
+    async def _cleanup(self, build: Build, workspace: Path, *, report: bool = True) -> None:
         await self._executor.teardown()
         if not self._config.keep_workspace:
             await asyncio.to_thread(shutil.rmtree, workspace, True)
-        await self._events.changed(build)
+        if report:
+            await self._events.changed(build)
 
 
 def build_facts(build: Build, build_url: str) -> BuildFacts:
@@ -177,11 +177,13 @@ def step_environment(build: Build, build_url: str, step: RunStep) -> dict[str, s
     return {**dict(step.env), **tingle}
 
 
-def _finish(build: Build, state: BuildState, reason: str | None) -> None:
+def finish(build: Build, state: BuildState, reason: str | None) -> None:
+    """End `build` in `state`: a step still running ends as the build does, pending ones skip."""
     build.state, build.reason, build.finished_at = state, reason, time.time()
+    running_becomes = StepState.CANCELLED if state is BuildState.CANCELLED else StepState.ERROR
     for record in build.steps:
         if record.state is StepState.RUNNING:
-            record.state, record.finished_at = StepState.ERROR, build.finished_at
+            record.state, record.finished_at = running_becomes, build.finished_at
         elif record.state is StepState.PENDING:
             record.state = StepState.SKIPPED
 

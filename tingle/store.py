@@ -7,18 +7,21 @@ Keys (all under the configured prefix, `tingle` by default):
 - `delivery:{delivery}`   the build id made for a GitHub delivery (kept 7 days: GitHub lets a
                           delivery be redelivered for about 3)
 - `log:{id}:{step}`       a Redis stream per step; each entry holds consecutive lines
+- `cancel:{id}`           set when someone asked to cancel a build, with the reason
+- `lane:{repo}:{lane}`    recent builds of one branch or pull request, which newer ones supersede
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from redis.asyncio import Redis
 
 from tingle.build import Build
 
 DELIVERY_TTL_SECONDS = 7 * 24 * 3600
+LANE_LENGTH = 50  # how many recent builds of a branch or pull request can still be superseded
 
 # Claims a delivery id for a new build id in one step, so two deliveries racing (or a redelivery
 # racing the original) can never make two builds.
@@ -29,6 +32,12 @@ local id = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
 return {tostring(id), 1}
 """
+
+
+@dataclass(frozen=True)
+class CancelRequest:
+    reason: str  # shown on the build and its status, e.g. "superseded by #12"
+    superseded_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,10 @@ class BuildStore:
             args=[DELIVERY_TTL_SECONDS],
         )
         return _text(build_id), bool(created)
+
+    async def new_build_id(self) -> str:
+        """A fresh build id not tied to a delivery (a restart)."""
+        return _text(await self.redis.incr(self.key("build-seq")))
 
     async def save(self, build: Build) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -99,8 +112,95 @@ class BuildStore:
         )
         return [_chunk(entry_id, fields) for entry_id, fields in entries]
 
+    async def request_cancel(self, build_id: str, request: CancelRequest) -> bool:
+        """Ask whichever worker runs the build to stop it. False when someone asked already."""
+        created = await self.redis.set(
+            self.key("cancel", build_id), json.dumps(asdict(request)), ex=24 * 3600, nx=True
+        )
+        return bool(created)
+
+    async def cancel_request(self, build_id: str) -> CancelRequest | None:
+        raw = await self.redis.get(self.key("cancel", build_id))
+        return None if raw is None else CancelRequest(**json.loads(raw))
+
+    def lane_key(self, build: Build) -> str:
+        """Builds that supersede one another: the same pull request, or the same branch."""
+        lane = f"pr:{build.pr_number}" if build.pr_number is not None else f"branch:{build.branch}"
+        return self.key("lane", build.repo, lane)
+
+    async def join_lane(self, build: Build) -> list[str]:
+        """Add `build` to its lane; returns the ids of the lane's older builds (newest first)."""
+        key = self.lane_key(build)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {build.id: build.created_at})
+            pipe.zremrangebyrank(key, 0, -LANE_LENGTH - 1)
+            pipe.zrevrangebyscore(key, build.created_at, "-inf")
+            *_, ids = await pipe.execute()
+        return [_text(i) for i in ids if _text(i) != build.id]
+
+    async def delete_logs(self, build_id: str, step_count: int) -> None:
+        """Forget the logs of an attempt that did not finish, before the build runs again."""
+        if step_count:
+            await self.redis.delete(*(self.log_key(build_id, i) for i in range(step_count)))
+
     async def log_text(self, build_id: str, step_index: int) -> str:
         return "\n".join(chunk.text for chunk in await self.read_log(build_id, step_index))
+
+    # --- queries for the web view ---
+    # Read-only: the pages, the JSON API, the badge and the live logs read through these.
+
+    async def list_repos(self, offset: int = 0, limit: int = 50) -> list[str]:
+        """Repositories, the most recently built first."""
+        names = await self.redis.zrevrange(self.key("repos"), offset, offset + limit - 1)
+        return [_text(name) for name in names]
+
+    async def count_repos(self) -> int:
+        return int(await self.redis.zcard(self.key("repos")))
+
+    async def count_builds(self, repo: str | None = None) -> int:
+        index = self.key("repo", repo, "builds") if repo else self.key("builds")
+        return int(await self.redis.zcard(index))
+
+    async def build_ids(self, repo: str | None, offset: int, limit: int) -> list[str]:
+        """Build ids, newest first: `limit` of them from position `offset`."""
+        index = self.key("repo", repo, "builds") if repo else self.key("builds")
+        return [_text(i) for i in await self.redis.zrevrange(index, offset, offset + limit - 1)]
+
+    async def get_many(self, build_ids: list[str]) -> list[Build]:
+        """The records of `build_ids`, in that order; an id without a record is left out."""
+        if not build_ids:
+            return []
+        raws = await self.redis.mget([self.key("build", i) for i in build_ids])
+        return [Build.from_dict(json.loads(raw)) for raw in raws if raw is not None]
+
+    async def latest_builds(self, repos: list[str]) -> dict[str, Build]:
+        """The newest build of each repository (one round trip for the ids, one for records)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for repo in repos:
+                pipe.zrevrange(self.key("repo", repo, "builds"), 0, 0)
+            found = await pipe.execute()
+        ids = [_text(ids[0]) for ids in found if ids]
+        return {build.repo: build for build in await self.get_many(ids)}
+
+    async def read_log_back(
+        self, build_id: str, step_index: int, before: str = "+", count: int = 16
+    ) -> list[LogChunk]:
+        """Up to `count` entries up to and including entry `before` ("+": the end), newest first."""
+        entries = await self.redis.xrevrange(
+            self.log_key(build_id, step_index), max=before, min="-", count=count
+        )
+        return [_chunk(entry_id, fields) for entry_id, fields in entries]
+
+    async def wait_log(
+        self, build_id: str, step_index: int, after: str, block_ms: int, count: int = 64
+    ) -> list[LogChunk]:
+        """Entries after entry `after` ("0-0": from the start), waiting up to `block_ms` for one."""
+        key = self.log_key(build_id, step_index)
+        found = await self.redis.xread({key: after}, count=count, block=block_ms)
+        streams = found.items() if isinstance(found, dict) else (found or [])
+        return [_chunk(entry_id, fields) for _, entries in streams for entry_id, fields in entries]
+
+    # --- end of queries for the web view ---
 
 
 def _chunk(entry_id: bytes | str, fields: dict[bytes | str, bytes | str]) -> LogChunk:

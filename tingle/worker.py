@@ -19,7 +19,7 @@ from tingle.forge.factory import github_client
 from tingle.forge.reporter import StatusReporter, status_for
 from tingle.pipeline import TemplateSet, load_templates
 from tingle.queue import RUN_BUILD, connect, redis_settings
-from tingle.runner import BuildRunner, RunnerConfig
+from tingle.runner import BuildRunner, RunnerConfig, finish
 from tingle.store import BuildStore
 
 log = structlog.get_logger(__name__)
@@ -68,9 +68,14 @@ async def run_build(ctx: dict[str, Any], build_id: str) -> str:
     try:
         if build.state.terminal:  # finished by an earlier attempt: never run a build twice
             return build.state.value
+        events = RecordingEvents(app)
+        if await app.store.cancel_request(build.id):  # cancelled before a worker picked it up
+            await _after_cancel(app, events, build)
+            return build.state.value
         if build.state is BuildState.RUNNING:  # an earlier attempt died mid-build
-            log.warning("resuming a build whose worker died", previous_worker=build.worker)
+            log.warning("restarting a build whose worker died", previous_worker=build.worker)
             await asyncio.to_thread(docker_executor.remove_build_containers, app.docker, build.id)
+            await app.store.delete_logs(build.id, len(build.steps))
         build.worker = app.name
         settings = app.settings
         runner = BuildRunner(
@@ -81,15 +86,36 @@ async def run_build(ctx: dict[str, Any], build_id: str) -> str:
                 clone_token=settings.github_token,
             ),
             docker_executor.DockerExecutor(app.docker, network=settings.docker_network),
-            RecordingEvents(app),
+            events,
             settings.build_url(build.id),
         )
         log.info("build started")
-        await runner.run(build, settings.rewrite_clone_url(build.clone_url))
+        try:
+            await runner.run(build, settings.rewrite_clone_url(build.clone_url))
+        except asyncio.CancelledError:
+            await asyncio.shield(_after_cancel(app, events, build))
+            raise
         log.info("build finished", state=build.state.value, reason=build.reason)
         return build.state.value
     finally:
         structlog.contextvars.unbind_contextvars("build_id", "repo", "delivery_id")
+
+
+async def _after_cancel(app: WorkerContext, events: RecordingEvents, build: Build) -> None:
+    """A cancelled job is either a cancelled build (someone asked: it ends here) or a worker
+    shutting down (the build goes back to the queue, and arq runs it again)."""
+    request = await app.store.cancel_request(build.id)
+    if request:
+        finish(build, BuildState.CANCELLED, request.reason)
+        build.superseded_by = request.superseded_by
+        log.info("build cancelled", reason=request.reason)
+    else:
+        await app.store.delete_logs(build.id, len(build.steps))
+        build.state, build.reason, build.steps, build.worker = (
+            BuildState.QUEUED, "handed back by a worker shutting down", [], None
+        )  # fmt: skip
+        log.warning("build handed back")
+    await events.changed(build)
 
 
 def make_worker(settings: Settings, pool: ArqRedis, *, burst: bool = False) -> Worker:
@@ -116,6 +142,8 @@ def make_worker(settings: Settings, pool: ArqRedis, *, burst: bool = False) -> W
         burst=burst,
         poll_delay=0.05,
         handle_signals=not burst,
+        allow_abort_jobs=True,
+        job_completion_wait=settings.shutdown_grace_seconds,
     )
 
 

@@ -26,6 +26,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "TINGLE_WORKSPACE_ROOT": str(settings.workspace_root),
         "TINGLE_DOCKER_NETWORK": settings.docker_network,
         "TINGLE_WORKER_CONCURRENCY": str(settings.worker_concurrency),
+        "TINGLE_SHUTDOWN_GRACE": str(settings.shutdown_grace_seconds),
         "TINGLE_LOG_FORMAT": "json",
     }
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import structlog
 from docker.models.containers import Container
 
 from tingle.executor.base import (
@@ -26,6 +27,8 @@ from tingle.executor.base import (
     step_script,
 )
 from tingle.plan import RunStep
+
+log = structlog.get_logger(__name__)
 
 BUILD_LABEL = "tingle.build"
 STEP_LABEL = "tingle.step"
@@ -166,8 +169,8 @@ def _pump(
     try:
         for chunk in stream:
             loop.call_soon_threadsafe(chunks.put_nowait, chunk)
-    except Exception:  # the container was removed or the engine went away mid-stream
-        pass
+    except Exception as exc:  # the container was removed or the engine went away mid-stream
+        log.warning("log stream broken", error=str(exc))
     finally:
         loop.call_soon_threadsafe(chunks.put_nowait, None)
 

@@ -36,7 +36,7 @@ def status_for(build: Build, *, context: str, target_url: str) -> CommitStatus:
     """The one status a build shows in its current state (pure)."""
     state, text = _STATE_TEXT[build.state]
     description = f"Build #{build.id} {text}"
-    if build.state in (BuildState.FAILURE, BuildState.ERROR, BuildState.SKIPPED) and build.reason:
+    if build.state.terminal and build.state is not BuildState.SUCCESS and build.reason:
         description += f": {build.reason}"
     elif build.state is BuildState.SUCCESS and build.duration is not None:
         description += f" in {_human_seconds(build.duration)}"
@@ -50,6 +50,7 @@ _STATE_TEXT: dict[BuildState, tuple[str, str]] = {
     BuildState.FAILURE: ("failure", "failed"),
     BuildState.ERROR: ("error", "errored"),
     BuildState.SKIPPED: ("success", "skipped"),
+    BuildState.CANCELLED: ("error", "cancelled"),  # GitHub has no "cancelled" state
 }
 
 

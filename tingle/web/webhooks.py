@@ -16,8 +16,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
 from tingle.build import Build, BuildState
+from tingle.control import publish_status, queue_build, supersede
 from tingle.forge.events import BuildTrigger, Ignored, MalformedPayload, decode_payload, parse_event
-from tingle.forge.reporter import status_for
 from tingle.forge.signature import verify_signature
 from tingle.queue import enqueue_build
 from tingle.web.state import AppState
@@ -76,23 +76,26 @@ async def _accept(
 ) -> JSONResponse:
     build_id, created = await app.store.claim_delivery(delivery_id)
     build = None if created else await app.store.get(build_id)
+    superseded: list[str] = []
     if build is None:  # new, or claimed by an attempt that died before saving the record
         build = _new_build(build_id, trigger, delivery_id)
-        await app.store.save(build)
+        superseded = await queue_build(app, build)
         created = True
-    if build.state is BuildState.QUEUED:  # idempotent: arq keeps one job per build
+    elif build.state is BuildState.QUEUED:  # a redelivery: arq keeps one job per build
         await enqueue_build(app.queue, build.id, app.settings.queue_name)
     url = app.settings.build_url(build.id)
     log.info("webhook accepted", gh_event=event, build_id=build.id, repo=build.repo, new=created)
-    task = None
-    if created:
-        status = status_for(build, context=app.settings.status_context, target_url=url)
-        task = BackgroundTask(app.reporter.publish, build, status)
     return JSONResponse(
         {"result": "queued" if created else "duplicate", "build_id": build.id, "url": url},
         status_code=202,
-        background=task,
+        background=BackgroundTask(_after_answer, app, build, superseded) if created else None,
     )
+
+
+async def _after_answer(app: AppState, build: Build, superseded: list[str]) -> None:
+    """GitHub has its answer: now tell it the build is pending, and cancel what it supersedes."""
+    await publish_status(app, build)
+    await supersede(app, build, superseded)
 
 
 def _new_build(build_id: str, trigger: BuildTrigger, delivery_id: str) -> Build:

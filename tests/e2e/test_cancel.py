@@ -1,0 +1,190 @@
+"""Cancelling, superseding, restarting and handing back builds, on real workers and containers."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from tests.conftest import WEBHOOK_SECRET
+from tests.e2e.test_push_to_status import build_info, log_of, step
+from tests.e2e.test_workers import wait_terminal
+from tests.support.payloads import pull_request_payload, push_payload, send
+from tests.support.processes import start_worker, stop
+from tingle import control
+from tingle.config import Settings
+from tingle.executor.docker import BUILD_LABEL
+from tingle.forge.factory import github_client
+from tingle.forge.reporter import StatusReporter
+from tingle.queue import connect
+from tingle.store import BuildStore
+
+pytestmark = pytest.mark.usefixtures("docker_client")
+
+
+@dataclasses.dataclass
+class Services:
+    settings: Settings
+    queue: Any
+    store: BuildStore
+    reporter: StatusReporter
+
+
+def call(settings: Settings, action: Any, *args: Any) -> Any:
+    """Run a tingle.control action the way the web app does, with its own connections."""
+
+    async def run() -> Any:
+        pool = connect(settings.redis_url)
+        services = Services(
+            settings, pool, BuildStore(pool), StatusReporter(pool, github_client(settings))
+        )
+        try:
+            return await action(services, *args)
+        finally:
+            await pool.aclose()
+
+    return asyncio.run(run())
+
+
+def record(settings: Settings, build_id: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(
+        redis.Redis.from_url(settings.redis_url).get(f"tingle:build:{build_id}")
+    )
+    return data
+
+
+def wait_for(predicate: Any, timeout: float = 30, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def step_running(settings: Settings, build_id: str) -> bool:
+    build = record(settings, build_id)
+    return bool(build["steps"]) and build["steps"][0]["state"] == "running"
+
+
+@pytest.fixture
+def worker(settings: Settings, tmp_path: Path) -> Iterator[Any]:
+    one_at_a_time = dataclasses.replace(settings, worker_concurrency=1)
+    process = start_worker(one_at_a_time, tmp_path / "worker.log")
+    yield process
+    stop(process)
+
+
+def test_cancel_a_running_build_kills_its_container(
+    web: str, settings: Settings, make_repo: Any, worker: Any, fake_github: Any, docker_client: Any
+) -> None:
+    sha = make_repo("octo/app").commit(
+        {"build-info.yaml": build_info(step("long", "echo started", "sleep 60"))}
+    )
+    build_id = send(web, "push", push_payload("octo/app", sha), secret=WEBHOOK_SECRET).json()[
+        "build_id"
+    ]
+    wait_for(lambda: step_running(settings, build_id), what="the step to start")
+    wait_for(lambda: "started" in log_of(settings, build_id, 0), what="the step's first line")
+
+    assert call(settings, control.cancel_build, build_id, "cancelled by admin") is True
+    [build] = wait_terminal(settings, [build_id], timeout=30)
+    assert (build["state"], build["reason"]) == ("cancelled", "cancelled by admin")
+    assert build["steps"][0]["state"] == "cancelled"
+    labelled = docker_client.containers.list(
+        all=True, filters={"label": f"{BUILD_LABEL}={build_id}"}
+    )
+    assert labelled == []
+    status = fake_github.wait_for_status("octo/app", sha, "tingle", "error", timeout=10)
+    assert status["description"] == f"Build #{build_id} cancelled: cancelled by admin"
+    assert call(settings, control.cancel_build, build_id, "again") is False  # already over
+
+
+def test_three_pushes_to_a_pull_request_leave_only_the_last_build(
+    web: str, settings: Settings, make_repo: Any, worker: Any, fake_github: Any
+) -> None:
+    repo = make_repo("octo/app")
+    shas = [
+        repo.commit({"build-info.yaml": build_info(step("test", "sleep 5", f"echo push {n}"))})
+        for n in range(3)
+    ]
+    build_ids = []
+    for n, sha in enumerate(shas):
+        action = "opened" if n == 0 else "synchronize"
+        payload = pull_request_payload("octo/app", sha, number=9, action=action)
+        build_ids.append(
+            send(web, "pull_request", payload, secret=WEBHOOK_SECRET).json()["build_id"]
+        )
+        if n == 0:  # the first one is running when the others arrive
+            wait_for(lambda: step_running(settings, build_ids[0]), what="the first build to run")
+    builds = wait_terminal(settings, build_ids, timeout=60)
+
+    assert [b["state"] for b in builds] == ["cancelled", "cancelled", "success"]
+    assert [b["superseded_by"] for b in builds[:2]] == build_ids[1:]  # each by the next
+    for sha, newer in zip(shas[:2], build_ids[1:], strict=True):
+        status = fake_github.wait_for_status("octo/app", sha, "tingle", "error", timeout=10)
+        assert status["description"].endswith(f"cancelled: superseded by #{newer}")
+        assert fake_github.statuses("octo/app", sha)[-1]["state"] == "error"
+    fake_github.wait_for_status("octo/app", shas[2], "tingle", "success", timeout=10)
+
+
+def test_pushes_to_other_branches_supersede_nothing(
+    web: str, settings: Settings, make_repo: Any, run_worker: Any
+) -> None:
+    repo = make_repo("octo/app")
+    first = repo.commit({"build-info.yaml": build_info(step("t", "true"))})
+    second = repo.commit({"build-info.yaml": build_info(step("t", "true"))})
+    a = send(web, "push", push_payload("octo/app", first, "main"), secret=WEBHOOK_SECRET)
+    b = send(web, "push", push_payload("octo/app", second, "other"), secret=WEBHOOK_SECRET)
+    run_worker()
+    builds = [record(settings, r.json()["build_id"]) for r in (a, b)]
+    assert [x["state"] for x in builds] == ["success", "success"]
+
+
+def test_restart_runs_the_same_commit_again(
+    web: str, settings: Settings, make_repo: Any, run_worker: Any
+) -> None:
+    sha = make_repo("octo/app").commit({"build-info.yaml": build_info(step("t", "echo again"))})
+    first = send(web, "push", push_payload("octo/app", sha), secret=WEBHOOK_SECRET).json()[
+        "build_id"
+    ]
+    run_worker()
+    second = call(settings, control.restart_build, first)
+    assert second != first
+    run_worker()
+    old, new = record(settings, first), record(settings, second)
+    assert (old["state"], new["state"]) == ("success", "success")
+    assert (new["sha"], new["repo"], new["ref"]) == (old["sha"], old["repo"], old["ref"])
+    assert log_of(settings, second, 0).splitlines() == ["+ echo again", "again"]
+
+
+def test_sigterm_hands_a_build_back_and_another_worker_finishes_it(
+    web: str, settings: Settings, make_repo: Any, tmp_path: Path, fake_github: Any
+) -> None:
+    sha = make_repo("octo/app").commit(
+        {"build-info.yaml": build_info(step("slow", "sleep 4", "echo finished"))}
+    )
+    quick_exit = dataclasses.replace(settings, shutdown_grace_seconds=1)
+    first = start_worker(quick_exit, tmp_path / "first.log")
+    try:
+        build_id = send(web, "push", push_payload("octo/app", sha), secret=WEBHOOK_SECRET).json()[
+            "build_id"
+        ]
+        wait_for(lambda: step_running(settings, build_id), what="the step to start")
+    finally:
+        assert stop(first) == 0
+    handed_back = record(settings, build_id)
+    assert handed_back["state"] == "queued", (tmp_path / "first.log").read_text()
+    second = start_worker(settings, tmp_path / "second.log")
+    try:
+        [build] = wait_terminal(settings, [build_id], timeout=60)
+    finally:
+        stop(second)
+    assert build["state"] == "success", (tmp_path / "second.log").read_text()
+    assert log_of(settings, build_id, 0).count("finished") == 1
+    fake_github.wait_for_status("octo/app", sha, "tingle", "success", timeout=10)

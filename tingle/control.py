@@ -1,0 +1,101 @@
+"""Starting, superseding, cancelling and restarting builds: what the web app (webhooks, buttons)
+asks of the queue. The worker honours a cancel through arq's abort and the `cancel:{id}` key."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Protocol
+
+import structlog
+from arq.connections import ArqRedis
+from arq.constants import abort_jobs_ss
+
+from tingle.build import Build, BuildState
+from tingle.config import Settings
+from tingle.forge.reporter import StatusReporter, status_for
+from tingle.queue import enqueue_build, job_id
+from tingle.store import BuildStore, CancelRequest
+
+log = structlog.get_logger(__name__)
+
+
+class Services(Protocol):
+    """What control needs; the web app's AppState has it."""
+
+    settings: Settings
+    queue: ArqRedis
+    store: BuildStore
+    reporter: StatusReporter
+
+
+async def queue_build(services: Services, build: Build) -> list[str]:
+    """Store and enqueue a new build. Returns the older builds of its branch or pull request that
+    it supersedes (to cancel with `supersede`, off the webhook's path)."""
+    await services.store.save(build)
+    await enqueue_build(services.queue, build.id, services.settings.queue_name)
+    older = await services.store.join_lane(build)
+    return older if services.settings.supersedes(build.repo) else []
+
+
+async def publish_status(services: Services, build: Build) -> None:
+    settings = services.settings
+    status = status_for(
+        build, context=settings.status_context, target_url=settings.build_url(build.id)
+    )
+    await services.reporter.publish(build, status)
+
+
+async def supersede(services: Services, build: Build, older: list[str]) -> None:
+    for old_id in older:
+        await cancel_build(services, old_id, f"superseded by #{build.id}", superseded_by=build.id)
+
+
+async def cancel_build(
+    services: Services,
+    build_id: str,
+    reason: str = "cancelled",
+    *,
+    superseded_by: str | None = None,
+) -> bool:
+    """Cancel a queued or running build. False when there is nothing to cancel."""
+    build = await services.store.get(build_id)
+    if build is None or build.state.terminal:
+        return False
+    if not await services.store.request_cancel(build_id, CancelRequest(reason, superseded_by)):
+        return False  # asked already: the first reason stands
+    await services.queue.zadd(abort_jobs_ss, {job_id(build_id): int(time.time() * 1000)})
+    if build.state is BuildState.QUEUED:  # no worker has it: end it here
+        build.state, build.reason, build.finished_at = BuildState.CANCELLED, reason, time.time()
+        build.superseded_by = superseded_by
+        await services.store.save(build)
+        await publish_status(services, build)
+    log.info("build cancel requested", build_id=build_id, reason=reason)
+    return True
+
+
+async def restart_build(services: Services, build_id: str) -> str:
+    """Queue the same commit again as a new build; returns the new build's id."""
+    old = await services.store.get(build_id)
+    if old is None:
+        raise KeyError(build_id)
+    new = dataclasses.replace(
+        old,
+        id=await services.store.new_build_id(),
+        state=BuildState.QUEUED,
+        reason=None,
+        problems=[],
+        created_at=time.time(),
+        started_at=None,
+        finished_at=None,
+        worker=None,
+        steps=[],
+        delivery_id=None,
+        superseded_by=None,
+    )
+    await services.store.save(new)
+    await enqueue_build(services.queue, new.id, services.settings.queue_name)
+    await services.store.join_lane(new)  # restarting an old commit supersedes nothing
+    await publish_status(services, new)
+    log.info("build restarted", build_id=new.id, restarted=build_id)
+    return new.id
