@@ -14,3 +14,4 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
 bash scripts/docker-engine.sh
 bash scripts/base-images.sh
+bash scripts/build-agents.sh python >/dev/null  # the agents the tests and templates use here

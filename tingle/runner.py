@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,6 +28,21 @@ log = structlog.get_logger(__name__)
 BUILD_INFO = "build-info.yaml"
 
 
+Fetch = Callable[[Path], Awaitable[None]]
+
+
+def git_fetch(clone_url: str, sha: str, token: str = "") -> Fetch:
+    """A Fetch that checks out `sha` from `clone_url`."""
+
+    async def fetch(workspace: Path) -> None:
+        try:
+            await checkout(clone_url, sha, workspace, token=token)
+        except CheckoutError as exc:
+            raise CheckoutError(f"checkout failed: {exc}") from exc
+
+    return fetch
+
+
 class BuildEvents(LogSink, Protocol):
     async def changed(self, build: Build) -> None:
         """The build record changed (state, a step): store it, tell GitHub if it matters."""
@@ -38,7 +53,6 @@ class RunnerConfig:
     workspace_root: Path
     templates: TemplateSet
     agent_image_prefix: str = "tingle/agent-"
-    clone_token: str = ""
     keep_workspace: bool = False
 
 
@@ -51,12 +65,13 @@ class BuildRunner:
         self._events = events
         self._build_url = build_url
 
-    async def run(self, build: Build, clone_url: str) -> Build:
+    async def run(self, build: Build, fetch: Fetch) -> Build:
+        """Run `build`; `fetch(workspace)` puts the commit into the (empty) workspace."""
         workspace = self._config.workspace_root / build.id
         build.state, build.started_at, build.reason = BuildState.RUNNING, time.time(), None
         await self._events.changed(build)
         try:
-            await self._run(build, clone_url, workspace)
+            await self._run(build, fetch, workspace)
         except InfrastructureError as exc:
             finish(build, BuildState.ERROR, str(exc))
         except asyncio.CancelledError:  # the caller decides what a cancel means (see worker.py)
@@ -68,11 +83,8 @@ class BuildRunner:
         await self._cleanup(build, workspace)
         return build
 
-    async def _run(self, build: Build, clone_url: str, workspace: Path) -> None:
-        try:
-            await checkout(clone_url, build.sha, workspace, token=self._config.clone_token)
-        except CheckoutError as exc:
-            raise CheckoutError(f"checkout failed: {exc}") from exc
+    async def _run(self, build: Build, fetch: Fetch, workspace: Path) -> None:
+        await fetch(workspace)
         plan = self._plan(build, workspace)
         if plan is None:
             return

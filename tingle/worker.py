@@ -19,7 +19,7 @@ from tingle.forge.factory import github_client
 from tingle.forge.reporter import StatusReporter, status_for
 from tingle.pipeline import TemplateSet, load_templates
 from tingle.queue import RUN_BUILD, connect, redis_settings
-from tingle.runner import BuildRunner, RunnerConfig, finish
+from tingle.runner import BuildRunner, RunnerConfig, finish, git_fetch
 from tingle.store import BuildStore
 
 log = structlog.get_logger(__name__)
@@ -83,7 +83,6 @@ async def run_build(ctx: dict[str, Any], build_id: str) -> str:
                 workspace_root=settings.workspace_root,
                 templates=app.templates,
                 agent_image_prefix=settings.agent_image_prefix,
-                clone_token=settings.github_token,
             ),
             docker_executor.DockerExecutor(app.docker, network=settings.docker_network),
             events,
@@ -91,7 +90,8 @@ async def run_build(ctx: dict[str, Any], build_id: str) -> str:
         )
         log.info("build started")
         try:
-            await runner.run(build, settings.rewrite_clone_url(build.clone_url))
+            clone_url = settings.rewrite_clone_url(build.clone_url)
+            await runner.run(build, git_fetch(clone_url, build.sha, settings.github_token))
         except asyncio.CancelledError:
             await asyncio.shield(_after_cancel(app, events, build))
             raise
