@@ -20,13 +20,14 @@ def templates() -> TemplateSet:
 
 
 CASES: dict[str, tuple[str, list[str]]] = {
+    # YAML syntax messages are libyaml's: PyYAML's C loader is used when present, for speed.
     "yaml syntax error, with its position": (
         "version: 2\nsteps:\n  - name: a\n   image: b\n",
-        ["4:4 invalid YAML: expected <block end>, but found '<block mapping start>'"],
+        ["4:4 invalid YAML: did not find expected '-' indicator"],
     ),
     "tab indentation": (
         "version: 2\nsteps:\n\t- name: a\n",
-        ["3:1 invalid YAML: found character '\\t' that cannot start any token"],
+        ["3:1 invalid YAML: tab character; indent with spaces"],
     ),
     "empty file": ("", ["1:1 file is empty"]),
     "only comments": ("# nothing here\n", ["1:1 file is empty"]),
@@ -214,7 +215,7 @@ CASES: dict[str, tuple[str, list[str]]] = {
         + "".join(
             f"{n}: &{n} [{','.join([f'*{p}'] * 10)}]\n" for p, n in zip("abcd", "bcde", strict=True)
         ),
-        ["2:24 document too large after expanding aliases (over 10000 values)"],
+        ["2:24 too many values: over 10000, counting each use of an alias"],
     ),
     "recursive alias": ("version: 2\nsteps: &a [*a]\n", ["2:8 nested deeper than 50 levels"]),
     "file over 1 MB": ("version: 2\n" + "#" * 1_000_001 + "\n", ["1:1 file is larger than 1 MB"]),
