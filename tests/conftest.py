@@ -16,6 +16,7 @@ from tests.support.servers import RedisServer, serve_app
 from tingle.config import Settings
 
 pytest_plugins = ["tests.fakes.fixtures"]
+collect_ignore = ["samples"]  # sample repositories with test suites of their own, run by builds
 
 WEBHOOK_SECRET = "test-webhook-secret"
 TEST_IMAGE = "tingle/busybox:latest"
