@@ -45,6 +45,7 @@ class StepRecord:
     started_at: float | None = None
     finished_at: float | None = None
     error: str | None = None
+    log_truncated: bool = False  # the step printed more than the log cap; the rest was dropped
 
     @property
     def duration(self) -> float | None:

@@ -37,6 +37,9 @@ class Settings:
     queue_name: str = "tingle:queue"
     worker_concurrency: int = 2
     build_timeout_seconds: int = 3600
+    step_memory: str = ""  # docker's memory limit per step container, e.g. "2g"; "" = none
+    step_cpus: float = 0.0  # CPUs per step container; 0 = no limit
+    step_log_limit: int = 64 * 1024 * 1024  # bytes of log kept per step
     supersede: bool = True  # a newer push to a branch or pull request cancels older builds
     supersede_except: frozenset[str] = frozenset()  # repositories that keep every build
     shutdown_grace_seconds: int = 60
@@ -74,6 +77,9 @@ class Settings:
                 filter(None, (r.strip() for r in get("SUPERSEDE_EXCEPT", "").split(",")))
             ),
             shutdown_grace_seconds=int(get("SHUTDOWN_GRACE", str(defaults.shutdown_grace_seconds))),
+            step_memory=get("STEP_MEMORY", ""),
+            step_cpus=float(get("STEP_CPUS", "0")),
+            step_log_limit=int(get("STEP_LOG_LIMIT", str(defaults.step_log_limit))),
             log_format=get("LOG_FORMAT", defaults.log_format),
             key_prefix=get("KEY_PREFIX", defaults.key_prefix),
         )

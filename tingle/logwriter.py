@@ -28,6 +28,7 @@ class StepLogWriter:
         *,
         flush_interval: float = 0.05,
         max_batch_bytes: int = 256 * 1024,
+        max_bytes: int | None = None,
     ) -> None:
         self._sink = sink
         self._build_id = build_id
@@ -42,6 +43,9 @@ class StepLogWriter:
         self._lock = asyncio.Lock()
         self._ticker: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
+        self._max_bytes = max_bytes
+        self._stored_bytes = 0
+        self.dropped_lines = 0
         self.line_count = 0
 
     async def __aenter__(self) -> StepLogWriter:
@@ -55,10 +59,24 @@ class StepLogWriter:
         text = self._partial + self._decoder.decode(data)
         *lines, self._partial = text.split("\n")
         if lines:
-            self._pending.extend(lines)
-            self._pending_bytes += sum(len(line) + 1 for line in lines)
+            self._keep(lines)
             if self._pending_bytes >= self._max_batch_bytes:
                 await self.flush()
+
+    @property
+    def truncated(self) -> bool:
+        return self.dropped_lines > 0
+
+    def _keep(self, lines: list[str]) -> None:
+        """Queue lines for storage while under the cap; past it, only count them."""
+        for line in lines:
+            size = len(line) + 1
+            if self._max_bytes is not None and self._stored_bytes + size > self._max_bytes:
+                self.dropped_lines += 1
+                continue
+            self._stored_bytes += size
+            self._pending.append(line)
+            self._pending_bytes += size
 
     async def write_line(self, line: str) -> None:
         """A line of Tingle's own (e.g. '+ command' or a timeout notice), in order with output."""
@@ -84,7 +102,12 @@ class StepLogWriter:
         tail = self._partial + self._decoder.decode(b"", final=True)
         self._partial = ""
         if tail:
-            self._pending.append(tail)
+            self._keep([tail])
+        if self.dropped_lines:  # always stored, past the cap: readers must see the log is cut
+            self._pending.append(
+                f"tingle: log truncated at {self._max_bytes} bytes; "
+                f"{self.dropped_lines} more lines were not kept"
+            )
         await self.flush()
 
     async def _tick(self) -> None:

@@ -21,7 +21,7 @@ from tingle.checkout import CheckoutError, checkout
 from tingle.executor.base import Executor, InfrastructureError, StepResult
 from tingle.logwriter import LogSink, StepLogWriter
 from tingle.pipeline import PipelineError, TemplateSet, compile_plan
-from tingle.plan import BuildFacts, EventKind, Plan, RunStep
+from tingle.plan import BuildFacts, EventKind, Plan, RunStep, Step
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +54,8 @@ class RunnerConfig:
     templates: TemplateSet
     agent_image_prefix: str = "tingle/agent-"
     keep_workspace: bool = False
+    build_timeout_seconds: int | None = None
+    step_log_limit: int | None = None
 
 
 class BuildRunner:
@@ -70,8 +72,12 @@ class BuildRunner:
         workspace = self._config.workspace_root / build.id
         build.state, build.started_at, build.reason = BuildState.RUNNING, time.time(), None
         await self._events.changed(build)
+        limit = self._config.build_timeout_seconds
         try:
-            await self._run(build, fetch, workspace)
+            async with asyncio.timeout(limit):
+                await self._run(build, fetch, workspace)
+        except TimeoutError:
+            finish(build, BuildState.FAILURE, f"build timed out after {limit}s")
         except InfrastructureError as exc:
             finish(build, BuildState.ERROR, str(exc))
         except asyncio.CancelledError:  # the caller decides what a cancel means (see worker.py)
@@ -96,14 +102,9 @@ class BuildRunner:
         for index, step in enumerate(plan.steps):
             result = await self._run_step(build, index, step)
             if not result.ok:
-                for later in build.steps[index + 1 :]:
-                    later.state = StepState.SKIPPED
-                verb = (
-                    f"timed out after {step.timeout_seconds}s"
-                    if result.timed_out
-                    else (f"failed (exit {result.exit_code})")
+                finish(
+                    build, BuildState.FAILURE, f"step '{step.name}' {_what_failed(result, step)}"
                 )
-                finish(build, BuildState.FAILURE, f"step '{step.name}' {verb}")
                 return
         finish(build, BuildState.SUCCESS, None)
 
@@ -137,14 +138,17 @@ class BuildRunner:
         record.state, record.started_at = StepState.RUNNING, time.time()
         await self._events.changed(build)
         env = step_environment(build, self._build_url, step)
+        writer = StepLogWriter(self._events, build.id, index, max_bytes=self._config.step_log_limit)
         try:
-            async with StepLogWriter(self._events, build.id, index) as writer:
+            async with writer:
                 result = await self._executor.run(step, env, writer.write)
-                if result.timed_out:
-                    await writer.write_line(f"tingle: step killed after {step.timeout_seconds}s")
+                if not result.ok and (result.timed_out or result.out_of_memory):
+                    await writer.write_line(f"tingle: step {_what_failed(result, step)}")
         except InfrastructureError as exc:
             record.state, record.error, record.finished_at = StepState.ERROR, str(exc), time.time()
             raise
+        finally:
+            record.log_truncated = writer.truncated
         record.exit_code, record.finished_at = result.exit_code, time.time()
         record.state = StepState.SUCCESS if result.ok else StepState.FAILURE
         await self._events.changed(build)
@@ -156,6 +160,14 @@ class BuildRunner:
             await asyncio.to_thread(shutil.rmtree, workspace, True)
         if report:
             await self._events.changed(build)
+
+
+def _what_failed(result: StepResult, step: Step) -> str:
+    if result.timed_out:
+        return f"timed out after {step.timeout_seconds}s"
+    if result.out_of_memory:
+        return f"ran out of memory (exit {result.exit_code})"
+    return f"failed (exit {result.exit_code})"
 
 
 def build_facts(build: Build, build_url: str) -> BuildFacts:

@@ -83,8 +83,15 @@ async def run_build(ctx: dict[str, Any], build_id: str) -> str:
                 workspace_root=settings.workspace_root,
                 templates=app.templates,
                 agent_image_prefix=settings.agent_image_prefix,
+                build_timeout_seconds=settings.build_timeout_seconds,
+                step_log_limit=settings.step_log_limit,
             ),
-            docker_executor.DockerExecutor(app.docker, network=settings.docker_network),
+            docker_executor.DockerExecutor(
+                app.docker,
+                network=settings.docker_network,
+                memory=settings.step_memory,
+                cpus=settings.step_cpus,
+            ),
             events,
             settings.build_url(build.id),
         )

@@ -27,10 +27,11 @@ class InfrastructureError(Exception):
 class StepResult:
     exit_code: int
     timed_out: bool = False
+    out_of_memory: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out
+        return self.exit_code == 0 and not self.timed_out and not self.out_of_memory
 
 
 class Executor(Protocol):

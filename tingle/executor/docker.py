@@ -46,10 +46,24 @@ def connect(base_url: str | None = None) -> Any:
 
 
 class DockerExecutor:
-    def __init__(self, client: Any, *, network: str = "bridge", pull_missing: bool = True) -> None:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        network: str = "bridge",
+        pull_missing: bool = True,
+        memory: str = "",
+        cpus: float = 0.0,
+        pids: int = 4096,
+    ) -> None:
         self._client = client
         self._network = network
         self._pull_missing = pull_missing
+        self._limits: dict[str, Any] = {"pids_limit": pids}
+        if memory:
+            self._limits.update(mem_limit=memory, memswap_limit=memory)  # no swap beyond it
+        if cpus:
+            self._limits["nano_cpus"] = int(cpus * 1e9)
         self._build_id = ""
         self._workspace: Path | None = None
         self._containers: list[Container] = []
@@ -90,7 +104,8 @@ class DockerExecutor:
             raise InfrastructureError(f"step '{step.name}': {exc}") from exc
         if timed_out:
             return StepResult(exit_code=TIMEOUT_EXIT_CODE, timed_out=True)
-        return StepResult(exit_code=int(status.get("StatusCode", -1)))
+        exit_code = int(status.get("StatusCode", -1))
+        return StepResult(exit_code, out_of_memory=await asyncio.to_thread(_oom_killed, container))
 
     async def _forward(
         self,
@@ -127,6 +142,7 @@ class DockerExecutor:
             "labels": {BUILD_LABEL: self._build_id, STEP_LABEL: step.name},
             "network_mode": self._network,
             "detach": True,
+            **self._limits,
         }
         try:
             return self._client.containers.create(**options)
@@ -156,6 +172,11 @@ def remove_build_containers(client: Any, build_id: str) -> int:
     for container in found:
         _remove(container)
     return len(found)
+
+
+def _oom_killed(container: Container) -> bool:
+    container.reload()
+    return bool(container.attrs.get("State", {}).get("OOMKilled"))
 
 
 def _remove(container: Container) -> None:
