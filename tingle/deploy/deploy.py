@@ -1,0 +1,174 @@
+"""Deploy a repository's workflows to a scheduler, pinned to the image the build just pushed.
+
+1. List the component's workflows (to know which ones are new).
+2. Create or update every workflow in data-info.yaml; enable the new ones (a redeploy never
+   touches the flag, so a workflow a human disabled stays disabled).
+3. Delete the component's workflows that data-info.yaml no longer lists, but only those Tingle
+   deployed from this same repository: never one a human or another tool made.
+
+A deploy is never cancelled half-way (a workflow created but not enabled, or half the workflows on
+the new image): `deploy` runs the work in its own task and, if its caller is cancelled, waits for
+that task to finish before passing the cancellation on. Every scheduler call has a timeout, so the
+wait is bounded. Nothing is deleted unless every create/update succeeded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import structlog
+
+from tingle.deploy.datainfo import DataInfo, DataInfoError, parse_data_info
+from tingle.deploy.scheduler import TINGLE_SOURCE, Scheduler, SchedulerError
+from tingle.deploy.workflow import Release
+
+LogLine = Callable[[str], Awaitable[None]]
+T = TypeVar("T")
+_log = structlog.get_logger(__name__)
+
+
+class DeployError(Exception):
+    """The deploy failed; the message (the scheduler's own) belongs in the step log and status."""
+
+    def __init__(self, message: str, *, infrastructure: bool = False) -> None:
+        super().__init__(message)
+        self.infrastructure = infrastructure
+
+
+@dataclass(frozen=True)
+class DeploySummary:
+    scheduler: str
+    component_id: str
+    created: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    deleted: tuple[str, ...] = ()
+    left_alone: tuple[str, ...] = field(default=())  # not listed, but not ours to delete
+
+    def describe(self) -> str:
+        counts = {"created": self.created, "updated": self.updated, "deleted": self.deleted}
+        done = ", ".join(f"{len(ids)} {verb}" for verb, ids in counts.items() if ids)
+        return f"{self.scheduler} {self.component_id}: {done or 'nothing to do'}"
+
+
+def load_data_info(workspace: Path, workflows_file: str) -> DataInfo:
+    """The workspace's data-info.yaml, parsed; DeployError (with every problem) if unusable."""
+    path = (workspace / workflows_file).resolve()
+    if not path.is_relative_to(workspace.resolve()):
+        raise DeployError(f"{workflows_file}: outside the repository")
+    try:
+        return parse_data_info(path.read_text(encoding="utf-8"), workflows_file)
+    except FileNotFoundError:
+        raise DeployError(f"{workflows_file}: not found in this commit") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DeployError(f"{workflows_file}: cannot be read: {exc}") from exc
+    except DataInfoError as exc:
+        raise DeployError(str(exc)) from exc
+
+
+def default_component_id(repository: str) -> str:
+    """The repository's name: `acme/daily-reports` → `daily-reports`."""
+    return repository.rsplit("/", 1)[-1]
+
+
+async def deploy(
+    scheduler: Scheduler,
+    data_info: DataInfo,
+    release: Release,
+    *,
+    log: LogLine,
+    component_id: str | None = None,
+) -> DeploySummary:
+    if "@sha256:" not in release.image:
+        raise ValueError(f"deploy needs an image pinned by digest, got {release.image!r}")
+    component = component_id or default_component_id(release.repository)
+    work = asyncio.ensure_future(_deploy(scheduler, data_info, release, component, _Say(log)))
+    return await finish_even_if_cancelled(work)
+
+
+async def finish_even_if_cancelled(task: asyncio.Future[T]) -> T:
+    """Await `task`; if the caller is cancelled meanwhile, keep waiting, then re-raise it."""
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not task.cancelled():
+                cancelled = True  # our caller, not the task: let the task finish
+        except Exception:
+            pass  # the task failed: its exception is raised below
+    if cancelled:
+        if not task.cancelled():
+            task.exception()  # retrieved: the outcome is in the deploy log
+        raise asyncio.CancelledError
+    return task.result()
+
+
+class _Say:
+    """The log callback, made harmless: a log that cannot be written must not stop a deploy."""
+
+    def __init__(self, log: LogLine) -> None:
+        self._log = log
+
+    async def __call__(self, line: str) -> None:
+        try:
+            await self._log(line)
+        except Exception:
+            _log.warning("deploy log line lost", line=line, exc_info=True)
+
+
+async def _deploy(
+    scheduler: Scheduler, info: DataInfo, release: Release, component: str, say: _Say
+) -> DeploySummary:
+    name = scheduler.name
+    try:
+        existing = {w.id: w for w in await scheduler.list_workflows(component)}
+    except SchedulerError as exc:
+        await say(f"{name}: could not list the workflows of {component}: {exc}")
+        raise DeployError(str(exc), infrastructure=exc.infrastructure) from exc
+    await say(
+        f"{name}: component {component}: {len(info.workflows)} workflow(s) in data-info.yaml, "
+        f"{len(existing)} deployed; image {release.image}"
+    )
+    created: list[str] = []
+    updated: list[str] = []
+    for workflow in info.workflows:
+        is_new = workflow.id not in existing
+        try:
+            await scheduler.put_workflow(component, workflow, release)
+            if is_new:
+                await say(f"{name}: created {workflow.id} ({workflow.schedule})")
+                await scheduler.enable_workflow(component, workflow.id)
+                await say(f"{name}: enabled {workflow.id}")
+            else:
+                await say(f"{name}: updated {workflow.id} ({workflow.schedule})")
+        except SchedulerError as exc:
+            await say(f"{name}: {workflow.id}: {exc}")
+            raise DeployError(str(exc), infrastructure=exc.infrastructure) from exc
+        (created if is_new else updated).append(workflow.id)
+    listed = set(info.ids())
+    deleted: list[str] = []
+    left_alone: list[str] = []
+    for workflow_id, found in existing.items():
+        if workflow_id in listed:
+            continue
+        if found.source != TINGLE_SOURCE or found.repository != release.repository:
+            left_alone.append(workflow_id)
+            await say(f"{name}: left {workflow_id} alone: not deployed by Tingle from this repo")
+            continue
+        try:
+            gone = await scheduler.delete_workflow(component, workflow_id)
+        except SchedulerError as exc:
+            await say(f"{name}: deleting {workflow_id}: {exc}")
+            raise DeployError(str(exc), infrastructure=exc.infrastructure) from exc
+        deleted.append(workflow_id)
+        verb = "deleted" if gone else "already gone:"
+        await say(f"{name}: {verb} {workflow_id} (no longer in data-info.yaml)")
+    summary = DeploySummary(
+        name, component, tuple(created), tuple(updated), tuple(deleted), tuple(left_alone)
+    )
+    await say(summary.describe())
+    return summary
