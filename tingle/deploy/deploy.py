@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -46,7 +46,7 @@ class DeploySummary:
     created: tuple[str, ...] = ()
     updated: tuple[str, ...] = ()
     deleted: tuple[str, ...] = ()
-    left_alone: tuple[str, ...] = field(default=())  # not listed, but not ours to delete
+    left_alone: tuple[str, ...] = ()  # not listed, but not ours to delete
 
     def describe(self) -> str:
         counts = {"created": self.created, "updated": self.updated, "deleted": self.deleted}
