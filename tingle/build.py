@@ -81,6 +81,7 @@ class Build:
     started_at: float | None = None
     finished_at: float | None = None
     worker: str | None = None
+    attempts: int = 0  # runs started; more than one when a worker died or handed the build back
     steps: list[StepRecord] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ Keys (all under the configured prefix, `tingle` by default):
 - `log:{id}:{step}`       a Redis stream per step; each entry holds consecutive lines
 - `cancel:{id}`           set when someone asked to cancel a build, with the reason
 - `lane:{repo}:{lane}`    recent builds of one branch or pull request, which newer ones supersede
+- `running`, `alive:{id}` builds a worker is running, and each one's heartbeat (short expiry)
 """
 
 from __future__ import annotations
@@ -142,6 +143,25 @@ class BuildStore:
         """Forget the logs of an attempt that did not finish, before the build runs again."""
         if step_count:
             await self.redis.delete(*(self.log_key(build_id, i) for i in range(step_count)))
+
+    async def heartbeat(self, build_id: str, worker: str, ttl_seconds: int) -> None:
+        await self.redis.set(self.key("alive", build_id), worker, ex=ttl_seconds)
+
+    async def is_alive(self, build_id: str) -> bool:
+        return bool(await self.redis.exists(self.key("alive", build_id)))
+
+    async def mark_running(self, build_id: str) -> None:
+        await self.redis.sadd(self.key("running"), build_id)  # type: ignore[misc]
+
+    async def mark_stopped(self, build_id: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.srem(self.key("running"), build_id)
+            pipe.delete(self.key("alive", build_id))
+            await pipe.execute()
+
+    async def running_builds(self) -> list[str]:
+        members = await self.redis.smembers(self.key("running"))  # type: ignore[misc]
+        return sorted(_text(m) for m in members)
 
     async def log_text(self, build_id: str, step_index: int) -> str:
         return "\n".join(chunk.text for chunk in await self.read_log(build_id, step_index))

@@ -54,9 +54,7 @@ def test_memory_limit_ends_the_step_saying_so(
     web: str, settings: Settings, make_repo: Any, run_worker: Any
 ) -> None:
     hog = "head -c 200000000 /dev/zero | tr '\\0' a | sort > /dev/null"  # sort holds it all
-    build_id = run_one(
-        web, make_repo, run_worker, build_info(step("hog", hog)), step_memory="32m"
-    )
+    build_id = run_one(web, make_repo, run_worker, build_info(step("hog", hog)), step_memory="32m")
     build = record(settings, build_id)
     assert build["state"] == "failure"
     assert build["reason"] == "step 'hog' ran out of memory (exit 137)"

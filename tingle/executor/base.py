@@ -49,7 +49,8 @@ class Executor(Protocol):
 
 def step_script(commands: tuple[str, ...]) -> str:
     """A POSIX shell script that echoes each command, runs it, and stops at the first failure."""
-    lines = ["set -e"]
+    # One stream, in order: Docker copies stdout and stderr separately and may reorder them.
+    lines = ["exec 2>&1", "set -e"]
     for command in commands:
         lines.append(f"printf '%s\\n' {_shell_quote('+ ' + command)}")
         lines.append(command)

@@ -32,6 +32,7 @@ log = structlog.get_logger(__name__)
 
 BUILD_LABEL = "tingle.build"
 STEP_LABEL = "tingle.step"
+WORKER_LABEL = "tingle.worker"  # which worker made the container; absent for `tingle exec`
 TIMEOUT_EXIT_CODE = 124  # what coreutils' `timeout` answers; shown when Tingle kills a step
 
 
@@ -55,10 +56,12 @@ class DockerExecutor:
         memory: str = "",
         cpus: float = 0.0,
         pids: int = 4096,
+        worker: str | None = None,
     ) -> None:
         self._client = client
         self._network = network
         self._pull_missing = pull_missing
+        self._worker = worker
         self._limits: dict[str, Any] = {"pids_limit": pids}
         if memory:
             self._limits.update(mem_limit=memory, memswap_limit=memory)  # no swap beyond it
@@ -83,13 +86,17 @@ class DockerExecutor:
         self._containers.append(container)
         loop = asyncio.get_running_loop()
         chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
+        # Attach before start, as `docker run` does: following the logs of a started container
+        # can end before a fast container's last lines arrive.
+        stream = await asyncio.to_thread(
+            container.attach, stdout=True, stderr=True, stream=True, logs=True
+        )
         try:
             await asyncio.to_thread(container.start)
         except docker.errors.APIError as exc:
             raise InfrastructureError(
                 f"step '{step.name}': container did not start: {exc}"
             ) from exc
-        stream = await asyncio.to_thread(container.logs, stream=True, follow=True)
         pump = threading.Thread(
             target=_pump, args=(stream, loop, chunks), name=f"logs-{step.name}", daemon=True
         )
@@ -139,7 +146,11 @@ class DockerExecutor:
             "working_dir": WORKSPACE_PATH,
             "environment": dict(env),
             "volumes": {str(self._workspace): {"bind": WORKSPACE_PATH, "mode": "rw"}},
-            "labels": {BUILD_LABEL: self._build_id, STEP_LABEL: step.name},
+            "labels": {
+                BUILD_LABEL: self._build_id,
+                STEP_LABEL: step.name,
+                **({WORKER_LABEL: self._worker} if self._worker else {}),
+            },
             "network_mode": self._network,
             "detach": True,
             **self._limits,

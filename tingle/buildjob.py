@@ -1,0 +1,179 @@
+"""The arq job that runs one build: loads the record, guards against running a build twice,
+keeps a heartbeat while it runs, and turns a cancelled job into a cancelled or handed-back build."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import structlog
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from tingle.build import Build, BuildState
+from tingle.config import Settings
+from tingle.executor import docker as docker_executor
+from tingle.forge.reporter import StatusReporter, status_for
+from tingle.pipeline import TemplateSet
+from tingle.runner import BuildRunner, RunnerConfig, finish, git_fetch
+from tingle.store import BuildStore
+
+log = structlog.get_logger(__name__)
+
+HEARTBEAT_SECONDS = 5.0
+HEARTBEAT_TTL_SECONDS = 20
+MAX_ATTEMPTS = 3  # runs of one build that may die with their worker before it ends in error
+REDIS_RETRY_SECONDS = 60.0  # how long a build waits out a Redis restart before giving up
+
+T = TypeVar("T")
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    store: BuildStore
+    reporter: StatusReporter
+    templates: TemplateSet
+    docker: Any
+    name: str
+
+
+async def with_redis_retry(call: Callable[[], Awaitable[T]]) -> T:
+    """Retry a Redis write through a short outage (a restart, a failover) instead of failing the
+    build over it."""
+    delay, waited = 0.1, 0.0
+    while True:
+        try:
+            return await call()
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            if waited >= REDIS_RETRY_SECONDS:
+                raise
+            log.warning("redis unavailable, retrying", in_seconds=delay)
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 5.0)
+
+
+class RecordingEvents:
+    """What the runner reports goes to Redis (record, logs) and to GitHub (status)."""
+
+    def __init__(self, ctx: WorkerContext) -> None:
+        self._ctx = ctx
+        self._last_state: BuildState | None = None
+
+    async def changed(self, build: Build) -> None:
+        await with_redis_retry(lambda: self._ctx.store.save(build))
+        if build.state is not self._last_state:  # statuses follow the build, not every step
+            self._last_state = build.state
+            settings = self._ctx.settings
+            status = status_for(
+                build, context=settings.status_context, target_url=settings.build_url(build.id)
+            )
+            await self._ctx.reporter.publish(build, status)
+
+    async def append_log(self, build_id: str, step_index: int, first_line: int, text: str) -> str:
+        store = self._ctx.store
+        return await with_redis_retry(
+            lambda: store.append_log(build_id, step_index, first_line, text)
+        )
+
+
+async def run_build(ctx: dict[str, Any], build_id: str) -> str:
+    app: WorkerContext = ctx["tingle"]
+    build = await app.store.get(build_id)
+    if build is None:
+        log.warning("build record missing", build_id=build_id)
+        return "missing"
+    structlog.contextvars.bind_contextvars(
+        build_id=build.id, repo=build.repo, delivery_id=build.delivery_id
+    )
+    try:
+        if build.state.terminal:  # finished by an earlier attempt: never run a build twice
+            return build.state.value
+        events = RecordingEvents(app)
+        if await app.store.cancel_request(build.id):  # cancelled before a worker picked it up
+            await _after_cancel(app, events, build)
+            return build.state.value
+        if build.state is BuildState.RUNNING:  # an earlier attempt died mid-build
+            log.warning("restarting a build whose worker died", previous_worker=build.worker)
+            await asyncio.to_thread(docker_executor.remove_build_containers, app.docker, build.id)
+            await app.store.delete_logs(build.id, len(build.steps))
+        build.worker, build.attempts = app.name, build.attempts + 1
+        async with _heartbeat(app, build.id):
+            return await _run(app, events, build)
+    finally:
+        structlog.contextvars.unbind_contextvars("build_id", "repo", "delivery_id")
+
+
+async def _run(app: WorkerContext, events: RecordingEvents, build: Build) -> str:
+    settings = app.settings
+    runner = BuildRunner(
+        RunnerConfig(
+            workspace_root=settings.workspace_root,
+            templates=app.templates,
+            agent_image_prefix=settings.agent_image_prefix,
+            build_timeout_seconds=settings.build_timeout_seconds,
+            step_log_limit=settings.step_log_limit,
+        ),
+        docker_executor.DockerExecutor(
+            app.docker,
+            network=settings.docker_network,
+            memory=settings.step_memory,
+            cpus=settings.step_cpus,
+            worker=app.name,
+        ),
+        events,
+        settings.build_url(build.id),
+    )
+    log.info("build started", attempt=build.attempts)
+    try:
+        clone_url = settings.rewrite_clone_url(build.clone_url)
+        await runner.run(build, git_fetch(clone_url, build.sha, settings.github_token))
+    except asyncio.CancelledError:
+        await asyncio.shield(_after_cancel(app, events, build))
+        raise
+    log.info("build finished", state=build.state.value, reason=build.reason)
+    return build.state.value
+
+
+@contextlib.asynccontextmanager
+async def _heartbeat(app: WorkerContext, build_id: str) -> AsyncIterator[None]:
+    """While the build runs, a key with a short expiry says so; the janitor takes a build whose key
+    expired for one whose worker died."""
+
+    async def beat() -> None:
+        while True:
+            with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
+                await app.store.heartbeat(build_id, app.name, HEARTBEAT_TTL_SECONDS)
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
+    await with_redis_retry(lambda: app.store.mark_running(build_id))
+    await with_redis_retry(lambda: app.store.heartbeat(build_id, app.name, HEARTBEAT_TTL_SECONDS))
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await asyncio.shield(with_redis_retry(lambda: app.store.mark_stopped(build_id)))
+
+
+async def _after_cancel(app: WorkerContext, events: RecordingEvents, build: Build) -> None:
+    """A cancelled job is either a cancelled build (someone asked: it ends here) or a worker
+    shutting down (the build goes back to the queue, and arq runs it again)."""
+    request = await app.store.cancel_request(build.id)
+    if request:
+        finish(build, BuildState.CANCELLED, request.reason)
+        build.superseded_by = request.superseded_by
+        log.info("build cancelled", reason=request.reason)
+    else:
+        await app.store.delete_logs(build.id, len(build.steps))
+        build.state, build.reason, build.steps, build.worker = (
+            BuildState.QUEUED, "handed back by a worker shutting down", [], None
+        )  # fmt: skip
+        log.warning("build handed back")
+    await events.changed(build)

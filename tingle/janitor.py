@@ -1,0 +1,112 @@
+"""Finds builds whose worker died (its heartbeat expired) and runs them again on a live worker, or
+ends them in `error` after MAX_ATTEMPTS; removes containers left behind by dead workers.
+
+Every worker runs the janitor; a per-build lock makes one of them act. A build is reaped only when
+its heartbeat has been missing on two passes, so a short Redis outage never starts a second run of a
+build whose worker is alive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import structlog
+from arq.connections import ArqRedis
+from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
+from redis.exceptions import RedisError
+
+from tingle.build import BuildState
+from tingle.buildjob import MAX_ATTEMPTS, RecordingEvents, WorkerContext
+from tingle.executor import docker as docker_executor
+from tingle.queue import job_id
+from tingle.runner import finish
+
+log = structlog.get_logger(__name__)
+
+JANITOR_INTERVAL_SECONDS = 10.0
+
+
+class Janitor:
+    def __init__(self, app: WorkerContext, queue: ArqRedis) -> None:
+        self._app = app
+        self._queue = queue
+        self._missing_once: set[str] = set()
+
+    async def run_forever(self, interval: float = JANITOR_INTERVAL_SECONDS) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except (RedisError, OSError) as exc:
+                log.warning("janitor pass failed", error=str(exc))
+            await asyncio.sleep(interval)
+
+    async def sweep(self) -> list[str]:
+        """One pass; returns the ids of the builds it handed back or ended."""
+        store = self._app.store
+        missing = {b for b in await store.running_builds() if not await store.is_alive(b)}
+        due, self._missing_once = missing & self._missing_once, missing - self._missing_once
+        reaped = [build_id for build_id in sorted(due) if await self._reap(build_id)]
+        await self._remove_orphan_containers()
+        return reaped
+
+    async def _reap(self, build_id: str) -> bool:
+        store = self._app.store
+        lock = store.redis.lock(store.key("reap", build_id), timeout=60)
+        if not await lock.acquire(blocking=False):
+            return False
+        try:
+            build = await store.get(build_id)
+            if build is None or build.state.terminal:
+                await store.mark_stopped(build_id)
+                return False
+            if await store.is_alive(build_id):
+                return False
+            events = RecordingEvents(self._app)
+            await store.delete_logs(build.id, len(build.steps))
+            cancel = await store.cancel_request(build_id)
+            if cancel is None and build.attempts < MAX_ATTEMPTS:
+                lost = build.worker
+                build.state, build.steps, build.worker = BuildState.QUEUED, [], None
+                build.reason = f"worker {lost} stopped answering; running again"
+                await events.changed(build)
+                await self._queue.delete(in_progress_key_prefix + job_id(build_id))  # arq reruns
+                log.warning("build handed back by the janitor", build_id=build_id, worker=lost)
+            else:
+                reason = (
+                    cancel.reason
+                    if cancel
+                    else (f"its worker died {build.attempts} times; giving up")
+                )
+                finish(build, BuildState.CANCELLED if cancel else BuildState.ERROR, reason)
+                await events.changed(build)
+                await self._forget_job(build_id)
+                log.error("build ended by the janitor", build_id=build_id, reason=reason)
+            await store.mark_stopped(build_id)
+            return True
+        finally:
+            with contextlib.suppress(RedisError):
+                await lock.release()
+
+    async def _forget_job(self, build_id: str) -> None:
+        job = job_id(build_id)
+        async with self._queue.pipeline(transaction=True) as pipe:
+            pipe.zrem(self._app.settings.queue_name, job)
+            pipe.delete(in_progress_key_prefix + job, job_key_prefix + job, retry_key_prefix + job)
+            await pipe.execute()
+
+    async def _remove_orphan_containers(self) -> None:
+        """Containers on this engine whose build no worker is running (their worker was killed)."""
+        containers: list[Any] = await asyncio.to_thread(
+            self._app.docker.containers.list,
+            all=True,
+            filters={"label": docker_executor.WORKER_LABEL},  # not `tingle exec`'s containers
+        )
+        for container in containers:
+            build_id = container.labels.get(docker_executor.BUILD_LABEL, "")
+            if build_id and not await self._app.store.is_alive(build_id):
+                log.warning("removing an orphan container", build_id=build_id)
+                await asyncio.to_thread(
+                    docker_executor.remove_build_containers, self._app.docker, build_id
+                )
