@@ -186,5 +186,6 @@ def test_sigterm_hands_a_build_back_and_another_worker_finishes_it(
     finally:
         stop(second)
     assert build["state"] == "success", (tmp_path / "second.log").read_text()
-    assert log_of(settings, build_id, 0).splitlines() == ["+ sleep 4", "+ echo finished", "finished"]
+    expected = ["+ sleep 4", "+ echo finished", "finished"]
+    assert log_of(settings, build_id, 0).splitlines() == expected
     fake_github.wait_for_status("octo/app", sha, "tingle", "success", timeout=10)
