@@ -8,10 +8,29 @@ in the root conftest.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.fakes.github import FakeGitHub
+
+
+@dataclass(frozen=True)
+class AppKeys:
+    private_pem: str
+    public_pem: str
+
+
+@dataclass(frozen=True)
+class FakeApp:
+    """A GitHub App the fake GitHub knows: what Tingle would be configured with."""
+
+    app_id: int
+    private_key: str  # PEM
+    installation_id: int  # the first of `installations`
+    installations: tuple[int, ...]
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +45,31 @@ def fake_github(fake_github_server: FakeGitHub) -> FakeGitHub:
     """The session's fake GitHub, emptied for this test. Its API root is `fake_github.base_url`."""
     fake_github_server.reset()
     return fake_github_server
+
+
+@pytest.fixture(scope="session")
+def github_app_keys() -> AppKeys:
+    """An RSA key pair (made once per session: generating one takes a noticeable moment)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,  # what GitHub hands out
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return AppKeys(private.decode(), public.decode())
+
+
+@pytest.fixture
+def github_app(fake_github: FakeGitHub, github_app_keys: AppKeys) -> FakeApp:
+    """A GitHub App registered on the fake GitHub, installed twice (ids 1001 and 1002)."""
+    app = FakeApp(
+        app_id=4242,
+        private_key=github_app_keys.private_pem,
+        installation_id=1001,
+        installations=(1001, 1002),
+    )
+    fake_github.register_app(app.app_id, github_app_keys.public_pem, app.installations)
+    return app

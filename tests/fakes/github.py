@@ -6,7 +6,13 @@ request is recorded. Implemented, with GitHub's validation rules and error shape
 
 - `POST /repos/{o}/{r}/statuses/{sha}`, `GET /repos/{o}/{r}/commits/{ref}/statuses`
 - `GET /repos/{o}/{r}` (any repository exists)
-- `GET|POST /repos/{o}/{r}/issues/{n}/comments`, `GET|PATCH /repos/{o}/{r}/issues/comments/{id}`
+- `GET|POST /repos/{o}/{r}/issues/{n}/comments` (paginated with `per_page`, `page` and a `Link`
+  header), `GET|PATCH /repos/{o}/{r}/issues/comments/{id}`
+- `POST /app/installations/{id}/access_tokens` for a GitHub App registered with `register_app`:
+  the JWT's RS256 signature is checked against the App's public key, tokens last `token_lifetime`
+  seconds and are refused with 401 "Bad credentials" once expired or revoked.
+- Rate limits: every answer carries `X-RateLimit-*` headers counting down from `rate_limit`;
+  at zero GitHub's primary rate-limit 403.
 
 Anything else answers GitHub's JSON 404. `fail_next` injects faults.
 """
@@ -15,14 +21,18 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import math
+import secrets
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
+import jwt
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -33,10 +43,13 @@ STATES = ("error", "failure", "pending", "success")
 DESCRIPTION_LIMIT = 140
 COMMENT_LIMIT = 65536
 STATUSES_PER_SHA_AND_CONTEXT = 1000  # GitHub's limit; a test may lower `status_limit`
+RATE_LIMIT = 5000  # requests per hour for a token; a test may lower `rate_limit_remaining`
+JWT_MAX_SECONDS = 600  # GitHub refuses an App JWT that expires more than ten minutes ahead
 _DOCS = "https://docs.github.com/rest"
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 Handler = Callable[[Request, Any], Awaitable[Response]]
+Check = Callable[[Request], Response | None]
 
 
 @dataclass(frozen=True)
@@ -65,8 +78,32 @@ class _Fault:
         )
 
 
+@dataclass(frozen=True)
+class AppRegistration:
+    app_id: str
+    public_key: str  # PEM
+    installations: frozenset[int]
+
+
+@dataclass
+class InstallationTokenRecord:
+    token: str
+    installation_id: int
+    expires_at: int  # seconds since the epoch, as GitHub's `expires_at` (whole seconds)
+    revoked: bool = False
+    used: int = 0  # requests made with it
+
+    @property
+    def expired(self) -> bool:
+        return time.time() >= self.expires_at
+
+
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _iso(time.time())
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _error(status: int, message: str, errors: list[dict[str, str]] | None = None) -> Response:
@@ -137,14 +174,39 @@ class FakeGitHub:
     # --- test controls and inspection ----------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget every request, status, comment, fault and token rule; restore the status limit."""
+        """Forget every request, status, comment, fault, token rule and App; restore the limits."""
         self.status_limit = STATUSES_PER_SHA_AND_CONTEXT
+        self.token_lifetime = 3600  # seconds an installation token lasts
         with self._lock:
             self._requests: list[RecordedRequest] = []
             self._statuses: dict[tuple[str, str], list[dict[str, Any]]] = {}
             self._comments: dict[int, dict[str, Any]] = {}
             self._faults: list[_Fault] = []
             self._tokens: frozenset[str] | None = None
+            self._registered_app: AppRegistration | None = None
+            self._installation_tokens: dict[str, InstallationTokenRecord] = {}
+            self.rate_limit_remaining = RATE_LIMIT
+            self.rate_limit_reset = int(time.time()) + 3600
+
+    def register_app(
+        self, app_id: int | str, public_key_pem: str | bytes, installations: Iterable[int]
+    ) -> None:
+        """Act as GitHub for this App: its JWTs open `access_tokens` for these installations."""
+        pem = public_key_pem.decode() if isinstance(public_key_pem, bytes) else public_key_pem
+        with self._lock:
+            self._registered_app = AppRegistration(str(app_id), pem, frozenset(installations))
+
+    @property
+    def installation_tokens(self) -> list[InstallationTokenRecord]:
+        """The installation tokens issued, oldest first."""
+        with self._lock:
+            return list(self._installation_tokens.values())
+
+    def revoke_installation_tokens(self) -> None:
+        """Make every installation token issued so far answer 401, as a revocation does."""
+        with self._lock:
+            for record in self._installation_tokens.values():
+                record.revoked = True
 
     def accept_tokens(self, *tokens: str) -> None:
         """Answer 401 "Bad credentials" to any other token (by default any token is accepted)."""
@@ -165,6 +227,24 @@ class FakeGitHub:
         fault_body = {"message": f"fault injected: {status}"} if body is None else body
         with self._lock:
             self._faults.append(_Fault(n, status, method, path, fault_body, dict(headers or {})))
+
+    def reset_requests(self) -> None:
+        """Forget the requests recorded so far (and nothing else)."""
+        with self._lock:
+            self._requests = []
+
+    def add_comment(self, repo: str, number: int, body: str, login: str = "octocat") -> int:
+        """A comment made by someone else (by default a person), as if through GitHub's UI."""
+        comment = self._new_comment(repo, number, body)
+        comment["user"] = {**comment["user"], "login": login, "type": "User"}
+        with self._lock:
+            self._comments[comment["id"]] = comment
+        return int(comment["id"])
+
+    def delete_comment(self, comment_id: int) -> None:
+        """Delete a comment, as a person can on GitHub."""
+        with self._lock:
+            del self._comments[comment_id]
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -210,8 +290,10 @@ class FakeGitHub:
     # --- HTTP -----------------------------------------------------------------------------------
 
     def _routes(self) -> list[BaseRoute]:
-        def route(path: str, handler: Handler, methods: list[str]) -> Route:
-            return Route(path, self._endpoint(handler), methods=methods)
+        def route(
+            path: str, handler: Handler, methods: list[str], auth: Check | None = None
+        ) -> Route:
+            return Route(path, self._endpoint(handler, auth or self._unauthorised), methods=methods)
 
         repo = "/repos/{owner}/{repo}"
         api: list[BaseRoute] = [
@@ -222,6 +304,12 @@ class FakeGitHub:
             route(repo + "/issues/{number:int}/comments", self._list_comments, ["GET"]),
             route(repo + "/issues/comments/{id:int}", self._get_comment, ["GET"]),
             route(repo + "/issues/comments/{id:int}", self._edit_comment, ["PATCH"]),
+            route(
+                "/app/installations/{id:int}/access_tokens",
+                self._create_installation_token,
+                ["POST"],
+                auth=self._not_app,
+            ),
         ]
         # GitHub Enterprise serves the same API under /api/v3.
         not_found = route(
@@ -229,7 +317,7 @@ class FakeGitHub:
         )
         return [*api, Mount("/api/v3", routes=[*api, not_found]), not_found]
 
-    def _endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    def _endpoint(self, handler: Handler, auth: Check) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             body = await request.body()
             try:
@@ -237,13 +325,17 @@ class FakeGitHub:
                 bad_json = False
             except ValueError:
                 payload, bad_json = None, True
-            response = self._fault(request) or self._unauthorised(request)
+            response = self._fault(request) or auth(request)
+            if response is None:
+                response = self._rate_limited()
             if response is None:
                 response = (
                     _error(400, "Problems parsing JSON")
                     if bad_json
                     else await handler(request, payload)
                 )
+            for name, value in self._rate_limit_headers().items():
+                response.headers.setdefault(name, value)
             with self._lock:
                 self._requests.append(
                     RecordedRequest(
@@ -273,10 +365,71 @@ class FakeGitHub:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() not in ("token", "bearer") or not token.strip():
             return _error(401, "Requires authentication")
+        token = token.strip()
         with self._lock:
-            if self._tokens is not None and token.strip() not in self._tokens:
+            issued = self._installation_tokens.get(token)
+            if issued is not None:
+                if issued.revoked or issued.expired:
+                    return _error(401, "Bad credentials")
+                issued.used += 1
+                return None
+            if token.startswith("ghs_"):  # an installation token GitHub never issued
+                return _error(401, "Bad credentials")
+            if self._tokens is not None and token not in self._tokens:
                 return _error(401, "Bad credentials")
         return None
+
+    def _not_app(self, request: Request) -> Response | None:
+        """Why this request is not from the registered App: a bearer JWT signed with its key."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        with self._lock:
+            app = self._registered_app
+        if scheme.lower() != "bearer" or app is None:
+            return _error(401, "A JSON web token could not be decoded")
+        try:
+            claims = jwt.decode(
+                token.strip(),
+                app.public_key,
+                algorithms=["RS256"],
+                options={"require": ["iat", "exp", "iss"], "verify_iss": False},
+            )
+        except jwt.ExpiredSignatureError:
+            return _error(
+                401,
+                "'Expiration time' claim ('exp') must be a numeric value representing the future "
+                "time at which the assertion expires",
+            )
+        except jwt.ImmatureSignatureError:
+            return _error(
+                401,
+                "'Issued at' claim ('iat') must be an Integer representing the time "
+                "that the assertion was issued",
+            )
+        except jwt.InvalidTokenError:
+            return _error(401, "A JSON web token could not be decoded")
+        if claims["exp"] - time.time() > JWT_MAX_SECONDS:
+            return _error(401, "'Expiration time' claim ('exp') is too far in the future")
+        if str(claims["iss"]) != app.app_id:
+            return _error(401, "Integration not found")
+        return None
+
+    def _rate_limited(self) -> Response | None:
+        with self._lock:
+            if self.rate_limit_remaining > 0:
+                self.rate_limit_remaining -= 1
+                return None
+        return _error(403, "API rate limit exceeded for installation. Wait for the reset.")
+
+    def _rate_limit_headers(self) -> dict[str, str]:
+        with self._lock:
+            remaining, reset = self.rate_limit_remaining, self.rate_limit_reset
+        return {
+            "X-RateLimit-Limit": str(RATE_LIMIT),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Used": str(max(0, RATE_LIMIT - remaining)),
+            "X-RateLimit-Reset": str(reset),
+            "X-RateLimit-Resource": "core",
+        }
 
     def _new_id(self) -> int:
         with self._lock:
@@ -356,14 +509,20 @@ class FakeGitHub:
         if error is not None:
             return error
         repo, number = f"{params['owner']}/{params['repo']}", params["number"]
+        comment = self._new_comment(repo, number, payload["body"])
+        with self._lock:
+            self._comments[comment["id"]] = comment
+        return JSONResponse(_public(comment), status_code=201)
+
+    def _new_comment(self, repo: str, number: int, body: str) -> dict[str, Any]:
         comment_id, now = self._new_id(), _now()
-        comment = {
+        return {
             "id": comment_id,
             "node_id": f"IC_{comment_id}",
             "url": f"{self.base_url}/repos/{repo}/issues/comments/{comment_id}",
             "html_url": f"https://github.com/{repo}/pull/{number}#issuecomment-{comment_id}",
             "issue_url": f"{self.base_url}/repos/{repo}/issues/{number}",
-            "body": payload["body"],
+            "body": body,
             "user": self._user(),
             "created_at": now,
             "updated_at": now,
@@ -371,14 +530,50 @@ class FakeGitHub:
             "_repo": repo,
             "_number": number,
         }
-        with self._lock:
-            self._comments[comment_id] = comment
-        return JSONResponse(_public(comment), status_code=201)
 
     async def _list_comments(self, request: Request, payload: Any) -> Response:
         params = request.path_params
         found = self.comments(f"{params['owner']}/{params['repo']}", params["number"])
-        return JSONResponse(found)
+        try:
+            per_page = min(100, max(1, int(request.query_params.get("per_page", 30))))
+            page = max(1, int(request.query_params.get("page", 1)))
+        except ValueError:
+            return _error(422, "Invalid request")
+        last = max(1, math.ceil(len(found) / per_page))
+        response = JSONResponse(found[(page - 1) * per_page : page * per_page])
+        links = {"prev": page - 1, "next": page + 1, "first": 1, "last": last}
+        shown = {
+            rel: number
+            for rel, number in links.items()
+            if (rel in ("prev", "first") and page > 1) or (rel in ("next", "last") and page < last)
+        }
+        if shown:
+            base = str(request.url.replace(query=""))
+            response.headers["Link"] = ", ".join(
+                f'<{base}?{urlencode({"per_page": per_page, "page": number})}>; rel="{rel}"'
+                for rel, number in shown.items()
+            )
+        return response
+
+    async def _create_installation_token(self, request: Request, payload: Any) -> Response:
+        installation_id = request.path_params["id"]
+        with self._lock:
+            app = self._registered_app
+            if app is None or installation_id not in app.installations:
+                return _error(404, "Not Found")
+            record = InstallationTokenRecord(
+                token="ghs_" + secrets.token_hex(18),
+                installation_id=installation_id,
+                expires_at=int(time.time()) + self.token_lifetime,
+            )
+            self._installation_tokens[record.token] = record
+        body = {
+            "token": record.token,
+            "expires_at": _iso(record.expires_at),
+            "permissions": {"statuses": "write", "issues": "write", "contents": "read"},
+            "repository_selection": "all",
+        }
+        return JSONResponse(body, status_code=201)
 
     async def _get_comment(self, request: Request, payload: Any) -> Response:
         comment = self._find_comment(request)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 
+from tests.fakes.fixtures import FakeApp
 from tests.fakes.github import FakeGitHub
 
 SHA = "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
@@ -239,3 +242,107 @@ def test_a_fake_can_run_on_its_own_and_stops_cleanly() -> None:
         assert httpx.get(f"{base_url}/repos/{REPO}", headers=AUTH).status_code == 200
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{base_url}/repos/{REPO}", headers=AUTH)
+
+
+# --- GitHub App endpoints, rate limits and pagination -------------------------------------------
+
+
+def app_jwt(
+    private_pem: str, *, iss: str = "4242", iat: float | None = None, ttl: int = 540
+) -> str:
+    import jwt
+
+    now = int(time.time()) if iat is None else int(iat)
+    return jwt.encode(
+        {"iat": now - 60, "exp": now + ttl, "iss": iss}, private_pem, algorithm="RS256"
+    )
+
+
+def test_an_app_jwt_is_exchanged_for_an_installation_token(
+    fake_github: FakeGitHub, github_app: FakeApp
+) -> None:
+    path = f"/app/installations/{github_app.installation_id}/access_tokens"
+    bearer = {"Authorization": f"Bearer {app_jwt(github_app.private_key)}"}
+    with httpx.Client(base_url=fake_github.base_url) as api:
+        answer = api.post(path, headers=bearer)
+        assert answer.status_code == 201
+        token, expires_at = answer.json()["token"], answer.json()["expires_at"]
+        assert token.startswith("ghs_") and expires_at.endswith("Z")
+        status = api.post(
+            f"/repos/{REPO}/statuses/{SHA}",
+            headers={"Authorization": f"token {token}"},
+            json={"state": "success"},
+        )
+        assert status.status_code == 201
+        assert api.post("/app/installations/5/access_tokens", headers=bearer).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda key: "not.a.jwt", "could not be decoded"),
+        (lambda key: app_jwt(key, ttl=900), "too far in the future"),
+        (lambda key: app_jwt(key, iat=time.time() - 900), "'Expiration time' claim"),
+        (lambda key: app_jwt(key, iss="1"), "Integration not found"),
+    ],
+)
+def test_a_bad_app_jwt_is_refused(
+    fake_github: FakeGitHub, github_app: FakeApp, make: Any, message: str
+) -> None:
+    path = f"/app/installations/{github_app.installation_id}/access_tokens"
+    with httpx.Client(base_url=fake_github.base_url) as api:
+        answer = api.post(path, headers={"Authorization": f"Bearer {make(github_app.private_key)}"})
+    assert answer.status_code == 401 and message in answer.json()["message"]
+    assert fake_github.installation_tokens == []
+
+
+def test_an_expired_or_revoked_installation_token_is_bad_credentials(
+    fake_github: FakeGitHub, github_app: FakeApp
+) -> None:
+    fake_github.token_lifetime = 1
+    path = f"/app/installations/{github_app.installation_id}/access_tokens"
+    with httpx.Client(base_url=fake_github.base_url) as api:
+        bearer = {"Authorization": f"Bearer {app_jwt(github_app.private_key)}"}
+        token = api.post(path, headers=bearer).json()["token"]
+        time.sleep(max(0.0, fake_github.installation_tokens[0].expires_at - time.time()) + 0.05)
+        expired = api.get(f"/repos/{REPO}", headers={"Authorization": f"token {token}"})
+        assert (expired.status_code, expired.json()["message"]) == (401, "Bad credentials")
+        fake_github.token_lifetime = 3600
+        token = api.post(path, headers=bearer).json()["token"]
+        assert api.get(f"/repos/{REPO}", headers={"Authorization": f"token {token}"}).is_success
+        fake_github.revoke_installation_tokens()
+        assert (
+            api.get(f"/repos/{REPO}", headers={"Authorization": f"token {token}"}).status_code
+            == 401
+        )
+        made_up = api.get(f"/repos/{REPO}", headers={"Authorization": "token ghs_madeup"})
+        assert made_up.status_code == 401
+
+
+def test_answers_count_the_rate_limit_down_to_a_403(
+    fake_github: FakeGitHub, api: httpx.Client
+) -> None:
+    first = api.get(f"/repos/{REPO}")
+    assert first.headers["x-ratelimit-limit"] == "5000"
+    assert first.headers["x-ratelimit-remaining"] == "4999"
+    fake_github.rate_limit_remaining = 1
+    assert api.get(f"/repos/{REPO}").headers["x-ratelimit-remaining"] == "0"
+    limited = api.get(f"/repos/{REPO}")
+    assert limited.status_code == 403 and "rate limit exceeded" in limited.json()["message"]
+    assert limited.headers["x-ratelimit-reset"] == str(fake_github.rate_limit_reset)
+
+
+def test_comments_are_paginated_with_a_link_header(
+    fake_github: FakeGitHub, api: httpx.Client
+) -> None:
+    for i in range(5):
+        fake_github.add_comment(REPO, 3, f"c{i}")
+    path = f"/repos/{REPO}/issues/3/comments"
+    first = api.get(path, params={"per_page": 2})
+    assert [c["body"] for c in first.json()] == ["c0", "c1"]
+    assert first.links["next"]["url"].endswith("per_page=2&page=2")
+    assert first.links["last"]["url"] == f"{fake_github.base_url}{path}?per_page=2&page=3"
+    assert "prev" not in first.links
+    last = api.get(first.links["last"]["url"])
+    assert [c["body"] for c in last.json()] == ["c4"] and "next" not in last.links
+    assert "Link" not in api.get(path).headers  # one page of 30: no Link header
