@@ -1,0 +1,124 @@
+"""Webhook ingest: signed push payloads into one `tingle serve` process, at fixed rates and at
+saturation, beside a bare starlette endpoint answering 202 in the same set-up (the ceiling).
+
+Tingle runs as deployed: each accepted webhook stores a build, enqueues it, and posts a `pending`
+status to the GitHub fake after answering (a background task in the same process). That work goes
+on after wrk stops; `drain_s` is how long the web process stayed busy afterwards, and
+`sustained_rps` counts it in (requests / (run + drain)).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import profiling
+from bench.lab import WEBHOOK_SECRET, Lab, Process, cpu_seconds, rss_mib, wait_idle
+from bench.wrk import run_wrk, signed_bodies, write_script
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    rate: float  # requests per second over all connections; 0: as fast as it answers
+    connections: int
+
+
+PHASES = (Phase("rate_50", 50, 4), Phase("rate_200", 200, 8), Phase("saturation", 0, 32))
+WARMUP_SECONDS = 2.0
+
+
+def _phase(
+    server: Process,
+    script_dir: Path,
+    bodies: list[tuple[str, str]],
+    phase: Phase,
+    seconds: float,
+    redis_commands: Callable[[], int],
+) -> dict[str, Any]:
+    script = script_dir / f"{phase.name}.lua"
+    write_script(script, bodies, phase.rate, phase.connections)
+    run_wrk(server.url, script, seconds=WARMUP_SECONDS, connections=phase.connections)
+    wait_idle(server.pid)
+    cpu_before, commands_before = cpu_seconds(server.pid), redis_commands()
+    result = run_wrk(server.url, script, seconds=seconds, connections=phase.connections)
+    cpu_run = cpu_seconds(server.pid) - cpu_before
+    drain = wait_idle(server.pid)
+    cpu_all = cpu_seconds(server.pid) - cpu_before
+    commands = redis_commands() - commands_before
+    figures = result.to_dict()
+    figures.update(
+        rate_target=phase.rate or "saturation",
+        connections=phase.connections,
+        server_cpu_cores=round(cpu_run / result.seconds, 2),
+        # CPU per request, the background work after the answer included: unlike req/s, it
+        # hardly depends on how much of the machine other processes take.
+        cpu_ms_per_request=round(cpu_all * 1000 / max(1, result.requests), 2),
+        drain_s=round(drain, 2),
+        redis_commands_per_request=round(commands / max(1, result.requests), 1),
+        sustained_rps=round(result.requests / (result.seconds + drain), 1),
+        **rss_mib(server.pid),
+    )
+    return figures
+
+
+def run(lab: Lab, out_dir: Path, *, seconds: float = 10.0) -> dict[str, Any]:
+    script_dir = lab.root / "wrk"
+    script_dir.mkdir(exist_ok=True)
+    bodies = signed_bodies(WEBHOOK_SECRET, "bench/ingest", 32)
+    results: dict[str, Any] = {"payload_bytes": len(bodies[0][0]), "seconds_per_phase": seconds}
+
+    lab.reset()
+    tingle: dict[str, Any] = {}
+    # Statuses go out unspaced here, as in the tests: with the default 0.5 s spacing the web
+    # process posts at most two a second, and the backlog after a 200/s run never drains.
+    with lab.web(lab.settings(github_write_interval=0.0)) as web:
+        for phase in PHASES:
+            tingle[phase.name] = _phase(
+                web, script_dir, bodies, phase, seconds, lab.commands_processed
+            )
+        tingle["builds_stored"] = lab.count("tingle:builds")
+        tingle["statuses_posted"] = len(lab.fake.arrivals)
+        results["profile_web_saturation"] = _profile(web, script_dir, bodies, out_dir)
+    results["tingle"] = tingle
+
+    lab.reset()
+    with lab.web(lab.settings(github_token="")) as web:  # no GitHub client: statuses wait in Redis
+        results["tingle_without_github"] = {
+            "saturation": _phase(
+                web, script_dir, bodies, PHASES[-1], seconds, lab.commands_processed
+            )
+        }
+
+    with lab.app("bench.bare") as bare:
+        results["bare"] = {
+            phase.name: _phase(bare, script_dir, bodies, phase, seconds, lab.commands_processed)
+            for phase in PHASES
+        }
+    return results
+
+
+def _profile(
+    web: Process, script_dir: Path, bodies: list[tuple[str, str]], out_dir: Path
+) -> dict[str, Any]:
+    """A py-spy profile of the web process at saturation (a separate run: sampling costs CPU)."""
+    seconds = 8
+    output = out_dir / "profile-web-saturation.txt"
+    recording = profiling.record(web.pid, seconds, output)
+    if recording is None:
+        return {"skipped": "py-spy not installed"}
+    time.sleep(0.5)
+    script = script_dir / "saturation.lua"
+    run_wrk(web.url, script, seconds=seconds, connections=PHASES[-1].connections)
+    found = recording.finish()
+    wait_idle(web.pid)
+    if found is None:
+        return {"skipped": "py-spy wrote no profile"}
+    return {
+        "raw": output.name,
+        "paths": profiling.attribute(found, profiling.WEB_PATHS),
+        **profiling.summarise(found),
+    }

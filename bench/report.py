@@ -1,0 +1,282 @@
+"""Turns the results into REPORT.md: the machine, every figure beside its target, the details of
+each benchmark, the profiles, and the findings written by hand in bench/findings.md."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FINDINGS = Path(__file__).resolve().parent / "findings.md"
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    goal: str
+    figure: Callable[[dict[str, Any]], float | None]
+    unit: str
+    met: Callable[[float], bool]
+
+
+def _get(data: dict[str, Any], *path: str) -> Any:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def _ratio(top: Any, bottom: Any) -> float | None:
+    if not isinstance(top, int | float) or not isinstance(bottom, int | float) or not bottom:
+        return None
+    return round(top / bottom, 3)
+
+
+def _line_p95(r: dict[str, Any]) -> float | None:
+    latency = _get(r, "logs", "latency") or {}
+    found = _get(latency, "sse", "p95_ms") or _get(latency, "redis_xread", "p95_ms")
+    return float(found) if found is not None else None
+
+
+TARGETS = (
+    Target(
+        "Ingest throughput at saturation / bare ceiling",
+        "≥ 0.5",
+        lambda r: _ratio(
+            _get(r, "ingest", "tingle", "saturation", "throughput_rps"),
+            _get(r, "ingest", "bare", "saturation", "throughput_rps"),
+        ),
+        "x",
+        lambda v: v >= 0.5,
+    ),
+    Target(
+        "Ingest p99 latency at 200 req/s",
+        "< 10 ms",
+        lambda r: _get(r, "ingest", "tingle", "rate_200", "latency_ms", "p99"),
+        "ms",
+        lambda v: v < 10,
+    ),
+    Target(
+        "Webhook → `pending` status at GitHub, p50",
+        "< 100 ms",
+        lambda r: _get(r, "pickup", "spaced", "pending_status", "p50_ms"),
+        "ms",
+        lambda v: v < 100,
+    ),
+    Target(
+        "Webhook → first step's command running, p50",
+        "< 300 ms",
+        lambda r: _get(r, "pickup", "spaced", "command_running", "p50_ms"),
+        "ms",
+        lambda v: v < 300,
+    ),
+    Target(
+        "Overhead: 5 trivial steps vs `docker run` loop",
+        "≤ 1.3",
+        lambda r: _get(r, "overhead", "ratio"),
+        "x",
+        lambda v: v <= 1.3,
+    ),
+    Target(
+        "Log slowdown: 100,000 lines vs raw `docker run`",
+        "≤ 1.15",
+        lambda r: _get(r, "logs", "slowdown"),
+        "x",
+        lambda v: v <= 1.15,
+    ),
+    Target(
+        "Line → reader latency, p95",
+        "< 500 ms",
+        _line_p95,
+        "ms",
+        lambda v: v < 500,
+    ),
+    Target(
+        "Burst: 200 builds / 4 workers, drain vs ideal",
+        "≤ 1.2",
+        lambda r: _get(r, "burst", "ratio"),
+        "x",
+        lambda v: v <= 1.2,
+    ),
+)
+
+
+def scorecard(results: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for target in TARGETS:
+        value = target.figure(results)
+        rows.append(
+            {
+                "target": target.name,
+                "goal": target.goal,
+                "figure": value,
+                "unit": target.unit,
+                "met": None if value is None else target.met(float(value)),
+            }
+        )
+    return rows
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _ms(summary: dict[str, Any] | None, *keys: str) -> list[Any]:
+    summary = summary or {}
+    return [summary.get(key, "-") for key in keys]
+
+
+def _ingest(r: dict[str, Any]) -> str:
+    ingest = r.get("ingest")
+    if not ingest:
+        return "_not run_"
+    rows = []
+    for server in ("tingle", "tingle_without_github", "bare"):
+        for phase, f in (ingest.get(server) or {}).items():
+            if not isinstance(f, dict):
+                continue
+            lat = f["latency_ms"]
+            rows.append(
+                [server, phase, f["throughput_rps"], lat["p50"], lat["p99"], lat["max"],
+                 f["errors"]["status"] + f["errors"]["timeout"], f["server_cpu_cores"],
+                 f.get("cpu_ms_per_request", "-"), f.get("redis_commands_per_request", "-"),
+                 f["drain_s"], f["sustained_rps"], f.get("peak_rss_mib", "-")]
+            )  # fmt: skip
+    head = [
+        "server",
+        "phase",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "errors",
+        "server cores",
+        "CPU ms/req",
+        "Redis cmds/req",
+        "drain s",
+        "sustained req/s",
+        "peak RSS MiB",
+    ]
+    return (
+        f"Payload {ingest['payload_bytes']} bytes, {ingest['seconds_per_phase']} s a phase after a "
+        "2 s warm-up. `tingle` posts the pending status to the GitHub fake (unspaced); "
+        "`tingle_without_github` has no token (statuses wait in Redis).\n\n" + _table(head, rows)
+    )
+
+
+def _pickup(r: dict[str, Any]) -> str:
+    pickup = r.get("pickup")
+    if not pickup:
+        return "_not run_"
+    parts = []
+    for series in ("spaced", "back_to_back"):
+        data = pickup[series]
+        rows = [
+            [key, *_ms(value, "p50_ms", "p95_ms", "max_ms")]
+            for key, value in data.items()
+            if key not in ("phases", "builds")
+        ]
+        rows += [
+            [f"_{key}_", *_ms(value, "p50_ms", "p95_ms", "max_ms")]
+            for key, value in data["phases"].items()
+        ]
+        count = pickup["builds"] if series == "spaced" else data["builds"]
+        what = (
+            f"each webhook {pickup['gap_s']} s after the previous build ended"
+            if series == "spaced"
+            else "each webhook as soon as the previous build ended"
+        )
+        parts.append(
+            f"**{series}** ({count} builds, {what}); times from the webhook sent:\n\n"
+            + _table(["", "p50 ms", "p95 ms", "max ms"], rows)
+        )
+    return "\n\n".join(parts)
+
+
+def _profile(profile: dict[str, Any] | None, top: int = 12) -> str:
+    if not profile or "self" not in profile:
+        return f"_{(profile or {}).get('skipped', 'not run')}_"
+    rows = [
+        [f"{s['share']:.1%}", s["function"], f"{i['share']:.1%}", i["function"]]
+        for s, i in zip(profile["self"][:top], profile["inclusive"][:top], strict=False)
+    ]
+    return f"{profile['samples']} samples (raw: `bench/results/{profile.get('raw', '')}`)\n\n" + (
+        _table(["self", "function", "inclusive", "function"], rows)
+    )
+
+
+def render(results: dict[str, Any]) -> str:
+    machine = results.get("machine", {})
+    out = ["# Tingle benchmarks", ""]
+    out.append(
+        f"Measured {results.get('started', '?')} in {results.get('elapsed_s', '?')} s by "
+        "`bash bench/run.sh` (`python -m bench`); figures in `bench/results/results.json`. "
+        "Ratios are from one run, both sides measured alternately."
+    )
+    out += ["", "## Machine", "", _table(["", ""], [[k, v] for k, v in machine.items()])]
+    load = results.get("load", {})
+    if load:
+        shown = ", ".join(f"{k} {v}" for k, v in load.items())
+        out += ["", f"Load average (1 min) before each benchmark: {shown}. Other work on this "
+                "shared machine (other sessions' tests) shows here."]  # fmt: skip
+    out += ["", "## Figures against targets", ""]
+    rows = [
+        [row["target"], row["goal"],
+         "-" if row["figure"] is None else f"{row['figure']} {row['unit']}",
+         {True: "met", False: "**missed**", None: "not run"}[row["met"]]]
+        for row in scorecard(results)
+    ]  # fmt: skip
+    out.append(_table(["what", "target", "measured", ""], rows))
+    out += ["", "## Webhook ingest", "", _ingest(results)]
+    out += ["", "## Pickup", "", _pickup(results)]
+    overhead = results.get("overhead")
+    if overhead:
+        out += ["", "## Overhead", "", _table(
+            ["", "runs (s)"],
+            [["Tingle, webhook → success status", overhead["tingle_webhook_to_success_s"]],
+             ["Tingle, worker build (started → finished)", overhead["tingle_worker_build_s"]],
+             ["`docker run --rm` x 5 in a shell loop", overhead["docker_run_loop_s"]],
+             ["ratio of medians (webhook → success)", overhead["ratio"]],
+             ["ratio of medians (worker only)", overhead["ratio_worker_only"]]],
+        )]  # fmt: skip
+    logs = results.get("logs")
+    if logs:
+        latency = logs["latency"]
+        out += ["", "## Logs", "", _table(
+            ["", ""],
+            [["Tingle step (started → finished), s", logs["tingle_step_s"]],
+             ["raw `docker run` to a file, s", logs["docker_run_s"]],
+             ["lines stored (of 100,000 + the command line)", logs["lines_stored"]],
+             ["slowdown (ratio of medians)", logs["slowdown"]],
+             ["SSE endpoint present", logs["sse_endpoint"]],
+             ["line → SSE client, ms (p50 / p95 / max)",
+              _ms(latency.get("sse"), "p50_ms", "p95_ms", "max_ms")],
+             ["line → Redis XREAD, ms (p50 / p95 / max)",
+              _ms(latency.get("redis_xread"), "p50_ms", "p95_ms", "max_ms")]],
+        )]  # fmt: skip
+    burst = results.get("burst")
+    if burst:
+        out += ["", "## Burst", "", _table(
+            ["", ""],
+            [[key, value] for key, value in burst.items()
+             if key not in ("redis_used_memory_before", "redis_used_memory_after")],
+        )]  # fmt: skip
+    out += ["", "## Profiles (py-spy, 100 Hz, non-blocking)", ""]
+    out += [
+        "### Web process at saturation",
+        "",
+        _profile(_get(results, "ingest", "profile_web_saturation")),
+    ]
+    out += [
+        "",
+        "### Worker streaming 100,000 lines",
+        "",
+        _profile(_get(results, "logs", "profile_worker_flood")),
+    ]
+    if FINDINGS.exists():
+        out += ["", FINDINGS.read_text().strip()]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,330 @@
+"""Prometheus metrics: what the web app and the workers count, and how they are exposed.
+
+Each process serves its own metrics and Prometheus scrapes each one:
+- the web app at `GET /metrics` (a route in `web/app.py` returning `exposition(...)`), with the
+  queue depth and the age of the oldest queued build read from arq's queue on each scrape;
+- each worker on its own port, `TINGLE_METRICS_PORT` (`start_worker_server`), which also answers
+  `/healthz` (the process is alive) and `/readyz` (started, and its event loop beats).
+
+Why not have the workers push their counts into Redis for the web app to show:
+- Prometheus' counters and histograms are per process by design: `rate()` copes with a worker
+  restarting, and a worker that dies takes its series with it. Summed in Redis, the bench's
+  histograms would have to be merged by us, and a dead worker's counts would linger or vanish.
+- Redis is the one shared store, on every webhook's and every log line's path. A write per
+  observation would put load there; a scrape of a worker costs nothing until someone scrapes.
+- Workers run on many machines; one port each is the smallest need, and Prometheus finds them as it
+  finds any replicas (DNS service discovery for `compose --scale worker=N`, pods on Kubernetes).
+  The same listener gives orchestrators the worker's health and readiness.
+`tingle up` runs the web app and a worker in one process: they share this module's registry, so
+the web app's `/metrics` shows both, and no worker port is opened.
+
+Label values are kept to known sets: an event name comes from a request header (before the
+signature is checked, for a rejected webhook), and a label per distinct value would let anyone
+make series without end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+from prometheus_client.exposition import choose_encoder
+from redis.asyncio import Redis
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+ProcessCollector(registry=REGISTRY)
+PlatformCollector(registry=REGISTRY)
+GCCollector(registry=REGISTRY)
+
+EVENTS = frozenset({"push", "pull_request", "ping"})
+WEBHOOK_RESULTS = frozenset(
+    {
+        "queued",  # a new build
+        "duplicate",  # a redelivery of a delivery already built
+        "ignored",  # an event or action Tingle does not build (tag deleted, PR closed...)
+        "pong",  # GitHub's ping
+        "bad_signature",  # missing or wrong X-Hub-Signature-256
+        "bad_request",  # missing headers, client gone, malformed payload
+        "too_large",  # over GitHub's 25 MB
+        "unavailable",  # Redis down: answered 503, GitHub may redeliver
+    }
+)
+OUTCOMES = frozenset({"success", "failure", "error", "skipped", "cancelled"})
+GITHUB_ERRORS = frozenset({"rate_limited", "server", "client", "unauthorised", "no_answer"})
+
+_DURATION_BUCKETS = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
+_WAIT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+_REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
+
+WEBHOOKS = Counter(
+    "tingle_webhooks",
+    "Webhook deliveries received, by event and what became of them.",
+    ["event", "result"],
+    registry=REGISTRY,
+)
+WEBHOOK_SECONDS = Histogram(
+    "tingle_webhook_duration_seconds",
+    "Time to answer a webhook (GitHub waits 10 s at most).",
+    ["result"],
+    buckets=_REQUEST_BUCKETS,
+    registry=REGISTRY,
+)
+QUEUE_DEPTH = Gauge(
+    "tingle_queue_depth", "Builds queued and not yet picked up by a worker.", registry=REGISTRY
+)
+QUEUE_OLDEST = Gauge(
+    "tingle_queue_oldest_seconds",
+    "How long the longest-waiting queued build has waited (0 when the queue is empty).",
+    registry=REGISTRY,
+)
+QUEUE_WAIT = Histogram(
+    "tingle_queue_wait_seconds",
+    "Time from a build queued to a worker starting it.",
+    buckets=_WAIT_BUCKETS,
+    registry=REGISTRY,
+)
+BUILD_SECONDS = Histogram(
+    "tingle_build_duration_seconds",
+    "Time from a worker starting a build to its end, by outcome.",
+    ["outcome"],
+    buckets=_DURATION_BUCKETS,
+    registry=REGISTRY,
+)
+STEP_SECONDS = Histogram(
+    "tingle_step_duration_seconds",
+    "Time a step ran (container start included), by outcome.",
+    ["outcome"],
+    buckets=(0.5, *_DURATION_BUCKETS),
+    registry=REGISTRY,
+)
+GITHUB_CALLS = Counter(
+    "tingle_github_calls",
+    "Calls to GitHub's API, by operation (failed ones included).",
+    ["operation"],
+    registry=REGISTRY,
+)
+GITHUB_ERRORS_TOTAL = Counter(
+    "tingle_github_errors",
+    "GitHub calls that failed, by operation and kind.",
+    ["operation", "kind"],
+    registry=REGISTRY,
+)
+GITHUB_RATE_REMAINING = Gauge(
+    "tingle_github_rate_limit_remaining",
+    "X-RateLimit-Remaining of GitHub's latest answer to this process.",
+    registry=REGISTRY,
+)
+BUILDS_RUNNING = Gauge(
+    "tingle_builds_running", "Builds this worker is running now.", ["worker"], registry=REGISTRY
+)
+WORKER_CAPACITY = Gauge(
+    "tingle_worker_capacity",
+    "Builds this worker runs at once at most (TINGLE_WORKER_CONCURRENCY).",
+    ["worker"],
+    registry=REGISTRY,
+)
+
+
+def _known(value: str, allowed: frozenset[str], other: str = "other") -> str:
+    return value if value in allowed else other
+
+
+# --- what the web app and the workers call ---------------------------------------------------
+
+
+def observe_webhook(event: str, result: str, seconds: float | None = None) -> None:
+    """A webhook was answered: `result` is one of WEBHOOK_RESULTS."""
+    result = _known(result, WEBHOOK_RESULTS)
+    WEBHOOKS.labels(event=_known(event, EVENTS), result=result).inc()
+    if seconds is not None:
+        WEBHOOK_SECONDS.labels(result=result).observe(max(0.0, seconds))
+
+
+def observe_queue_wait(seconds: float) -> None:
+    """A worker started a build that was queued `seconds` ago."""
+    QUEUE_WAIT.observe(max(0.0, seconds))
+
+
+def observe_build(outcome: str, seconds: float) -> None:
+    """A build ended in `outcome` (a terminal BuildState's value) after running `seconds`."""
+    BUILD_SECONDS.labels(outcome=_known(outcome, OUTCOMES)).observe(max(0.0, seconds))
+
+
+def observe_step(outcome: str, seconds: float) -> None:
+    """A step ended in `outcome` (a StepState's value) after `seconds`."""
+    STEP_SECONDS.labels(outcome=_known(outcome, OUTCOMES)).observe(max(0.0, seconds))
+
+
+def github_error_kind(exc: BaseException) -> str:
+    """The kind of a failed GitHub call, from a GitHubError's `status` and `retryable`."""
+    status = getattr(exc, "status", None)
+    if status is None:
+        return "no_answer"
+    if status == 401:
+        return "unauthorised"
+    if status == 429 or (status == 403 and getattr(exc, "retryable", False)):
+        return "rate_limited"
+    return "server" if status >= 500 else "client"
+
+
+def observe_github_call(
+    operation: str, *, error: BaseException | None = None, remaining: int | None = None
+) -> None:
+    """A GitHub call (`operation`: e.g. "create_status", "upsert_pr_comment") was made.
+
+    `error`: the exception it raised, if it failed. `remaining`: the client's
+    `rate_limit_remaining` after it, when known."""
+    GITHUB_CALLS.labels(operation=operation).inc()
+    if error is not None:
+        GITHUB_ERRORS_TOTAL.labels(operation=operation, kind=github_error_kind(error)).inc()
+    if remaining is not None:
+        GITHUB_RATE_REMAINING.set(remaining)
+
+
+def set_worker_capacity(worker: str, builds: int) -> None:
+    WORKER_CAPACITY.labels(worker=worker).set(builds)
+    BUILDS_RUNNING.labels(worker=worker).set(0)
+
+
+@contextlib.contextmanager
+def running_build(worker: str) -> Iterator[None]:
+    """Counts a build as running on `worker` while the block runs (also when it raises)."""
+    gauge = BUILDS_RUNNING.labels(worker=worker)
+    gauge.inc()
+    try:
+        yield
+    finally:
+        gauge.dec()
+
+
+# --- exposition -----------------------------------------------------------------------------
+
+
+async def refresh_queue(redis: Redis, queue_name: str, now: float | None = None) -> None:
+    """Set the queue gauges from arq's queue, a sorted set scored by enqueue time in ms.
+
+    A failure to read leaves the gauges as they were: a scrape must not fail because Redis did."""
+    try:
+        depth = int(await redis.zcard(queue_name))
+        oldest = await redis.zrange(queue_name, 0, 0, withscores=True)
+    except Exception:
+        return
+    QUEUE_DEPTH.set(depth)
+    now = time.time() if now is None else now
+    QUEUE_OLDEST.set(max(0.0, now - float(oldest[0][1]) / 1000) if oldest else 0.0)
+
+
+def render(accept: str = "") -> tuple[bytes, str]:
+    """The exposition of every metric, and its content type (OpenMetrics when `accept` asks)."""
+    encoder, content_type = choose_encoder(accept)
+    return encoder(REGISTRY), content_type
+
+
+async def exposition(
+    redis: Redis | None = None, queue_name: str = "", accept: str = ""
+) -> tuple[bytes, str]:
+    """What the web app's `/metrics` answers: the queue read now, then every metric."""
+    if redis is not None and queue_name:
+        await refresh_queue(redis, queue_name)
+    return render(accept)
+
+
+# --- a worker's own listener: /metrics, /healthz, /readyz ------------------------------------
+
+
+class WorkerHealth:
+    """Ready once started and while its event loop beats (`heartbeat`); not while stopping."""
+
+    def __init__(
+        self, stale_after: float = 30.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._clock = clock
+        self._stale_after = stale_after
+        self._started = False
+        self._stopping = False
+        self._last_beat: float | None = None
+
+    def beat(self) -> None:
+        self._last_beat = self._clock()
+
+    def mark_ready(self) -> None:
+        self._started = True
+        self.beat()
+
+    def mark_stopping(self) -> None:
+        self._stopping = True
+
+    def readiness(self) -> tuple[bool, str]:
+        if self._stopping:
+            return False, "stopping"
+        if not self._started or self._last_beat is None:
+            return False, "starting"
+        silent = self._clock() - self._last_beat
+        if silent > self._stale_after:
+            return False, f"event loop silent for {silent:.0f}s"
+        return True, "ready"
+
+
+async def heartbeat(health: WorkerHealth, interval: float = 5.0) -> None:
+    """Beat every `interval` seconds, for ever: a blocked event loop stops the beats."""
+    while True:
+        health.beat()
+        await asyncio.sleep(interval)
+
+
+def _handler(health: WorkerHealth) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path == "/metrics":
+                body, content_type = render(self.headers.get("Accept", ""))
+                self._answer(200, body, content_type)
+            elif path == "/healthz":
+                self._json(200, {"ok": True})
+            elif path == "/readyz":
+                ready, why = health.readiness()
+                self._json(200 if ready else 503, {"ok": ready, "status": why})
+            else:
+                self._json(404, {"error": "not found"})
+
+        def _json(self, status: int, content: dict[str, Any]) -> None:
+            self._answer(status, json.dumps(content).encode(), "application/json")
+
+        def _answer(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # scrapes every few seconds would drown the worker's own log
+
+    return Handler
+
+
+def start_worker_server(
+    port: int, health: WorkerHealth, host: str = "0.0.0.0"
+) -> ThreadingHTTPServer:
+    """Serve /metrics, /healthz and /readyz on `host:port` from a daemon thread.
+
+    Call `.shutdown()` on the answer to stop it. Port 0 picks a free one (`.server_address`)."""
+    server = ThreadingHTTPServer((host, port), _handler(health))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    return server
