@@ -8,14 +8,16 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from tingle.config import Settings
 from tingle.forge.factory import github_client
 from tingle.forge.reporter import StatusReporter
 from tingle.queue import connect
 from tingle.store import BuildStore
-from tingle.web import pages
+from tingle.web import actions, api, badge, buildpage, logapi, pages, signin, sse
+from tingle.web.layout import STATIC_DIR
 from tingle.web.state import AppState
 from tingle.web.webhooks import github_webhook
 
@@ -31,6 +33,33 @@ async def readyz(request: Request) -> Response:
     except Exception as exc:
         return JSONResponse({"ok": False, "redis": str(exc)}, status_code=503)
     return JSONResponse({"ok": True})
+
+
+def web_view_routes() -> list[Route | Mount]:
+    """Pages, the JSON API, live logs, the badge and the actions (see each module)."""
+    build = "/builds/{build_id}"
+    api_build = "/api/builds/{build_id}"
+    step = api_build + "/steps/{step:int}"
+    return [
+        Route("/", pages.index),
+        Route("/repos/{owner}/{repo}", pages.repo_page),
+        Route(build, buildpage.build_page),
+        Route(build + "/cancel", actions.cancel_page, methods=["POST"]),
+        Route(build + "/restart", actions.restart_page, methods=["POST"]),
+        Route("/signin", signin.signin_form, methods=["GET"]),
+        Route("/signin", signin.signin, methods=["POST"]),
+        Route("/signout", signin.signout, methods=["POST"]),
+        Route("/badge/{owner}/{repo}.svg", badge.badge),
+        Route("/api/repos", api.repos),
+        Route("/api/repos/{owner}/{repo}/builds", api.repo_builds),
+        Route(api_build, api.build),
+        Route(api_build + "/steps", api.steps),
+        Route(api_build + "/cancel", actions.cancel_api, methods=["POST"]),
+        Route(api_build + "/restart", actions.restart_api, methods=["POST"]),
+        Route(step + "/log", logapi.step_log),
+        Route(step + "/events", sse.step_events),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -55,10 +84,7 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=[
             Route("/webhooks/github", github_webhook, methods=["POST"]),
-            Route("/", pages.index),
-            Route("/builds/{build_id}", pages.build_page),
-            Route("/api/builds/{build_id}", pages.build_json),
-            Route("/api/builds/{build_id}/steps/{step:int}/log", pages.step_log),
+            *web_view_routes(),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

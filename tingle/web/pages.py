@@ -1,101 +1,103 @@
-"""Plain HTML pages: recent builds, and one build with its steps and logs.
+"""HTML pages: repositories with their newest build, and one repository's builds.
 
-Every piece of text from a payload or a log goes through `html.escape`: a log line
-`<script>…</script>` is shown, never run.
+The build page is in `buildpage`. Every piece of text from a payload goes through `escape` (or
+`layout.link`, which escapes): a branch named `<script>` is shown, never run.
 """
 
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import Response
 
-from tingle.build import Build
-from tingle.web.state import AppState
+from tingle.build import Build, BuildState
+from tingle.web.auth import readable_page
+from tingle.web.layout import duration, link, page, pager, state_label, when
+from tingle.web.listing import BuildFilter, builds_page, page_params
+from tingle.web.views import app_state, first_line, repo_path, trigger
 
-_STYLE = """
-body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1f2328}
-table{border-collapse:collapse}
-td,th{padding:.25rem .75rem;text-align:left;border-bottom:1px solid #ddd}
-.success{color:#1a7f37}.failure,.error{color:#cf222e}.running,.queued,.pending{color:#9a6700}
-.skipped{color:#6e7781}pre{background:#f6f8fa;padding:.75rem;overflow-x:auto}
-"""
+REPOS_PER_PAGE = 50
 
 
-def _page(title: str, body: str) -> HTMLResponse:
-    return HTMLResponse(
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
-        f"<style>{_STYLE}</style></head><body>{body}</body></html>"
+def _build_cells(build: Build) -> str:
+    message = first_line(build.commit_message)
+    return (
+        f"<td>{link(f'/builds/{build.id}', f'#{build.id}')}</td>"
+        f"<td>{state_label(str(build.state))}</td><td>{escape(trigger(build))}</td>"
+        f"<td><code>{escape(build.sha[:10])}</code> {escape(message[:100])}</td>"
+        f"<td>{escape(build.author or '')}</td><td>{when(build.created_at)}</td>"
+        f"<td>{duration(build.duration)}</td>"
     )
 
 
-def _state(state: str) -> str:
-    return f"<span class='{escape(state)}'>{escape(state)}</span>"
+_BUILD_HEADINGS = (
+    "<th>Build</th><th>State</th><th>Trigger</th><th>Commit</th><th>Author</th>"
+    "<th>Created</th><th>Duration</th>"
+)
 
 
-def _seconds(value: float | None) -> str:
-    return "" if value is None else f"{value:.1f}s"
-
-
+@readable_page
 async def index(request: Request) -> Response:
-    app: AppState = request.app.state.tingle
-    rows = "".join(
-        f"<tr><td><a href='/builds/{escape(b.id)}'>#{escape(b.id)}</a></td>"
-        f"<td>{escape(b.repo)}</td>"
-        f"<td>{escape(b.branch or '')}</td><td>{escape(b.sha[:10])}</td><td>{_state(b.state)}</td>"
-        f"<td>{_seconds(b.duration)}</td></tr>"
-        for b in await app.store.list_builds(limit=100)
+    store = app_state(request).store
+    try:
+        number, _ = page_params(request.query_params)
+    except ValueError:
+        number = 1
+    names = await store.list_repos((number - 1) * REPOS_PER_PAGE, REPOS_PER_PAGE + 1)
+    latest = await store.latest_builds(names[:REPOS_PER_PAGE])
+    rows = []
+    for name in names[:REPOS_PER_PAGE]:
+        build = latest.get(name)
+        cells = _build_cells(build) if build else "<td colspan='7'>no builds</td>"
+        rows.append(f"<tr><td>{link(repo_path(name), name)}</td>{cells}</tr>")
+    table = (
+        f"<table class='list'><tr><th>Repository</th>{_BUILD_HEADINGS}</tr>{''.join(rows)}</table>"
+        if rows
+        else "<p>No builds yet. Point a repository's webhook at <code>/webhooks/github</code>.</p>"
     )
-    return _page(
-        "Tingle builds",
-        "<h1>Builds</h1><table><tr><th>Build</th><th>Repository</th><th>Branch</th>"
-        f"<th>Commit</th><th>State</th><th>Duration</th></tr>{rows}</table>",
+    body = "<h1>Repositories</h1>" + table + pager(request, number, len(names) > REPOS_PER_PAGE)
+    return page(request, "Repositories", body)
+
+
+def _filters(wanted: BuildFilter) -> str:
+    states = "".join(
+        f"<option value='{s.value}'{' selected' if wanted.state == s.value else ''}>"
+        f"{s.value}</option>"
+        for s in BuildState
     )
-
-
-async def _build_or_404(request: Request) -> Build | None:
-    app: AppState = request.app.state.tingle
-    return await app.store.get(request.path_params["build_id"])
-
-
-async def build_page(request: Request) -> Response:
-    app: AppState = request.app.state.tingle
-    build = await _build_or_404(request)
-    if build is None:
-        return _page("Not found", "<h1>Build not found</h1>")
-    problems = "".join(f"<li><code>{escape(p)}</code></li>" for p in build.problems)
-    steps = []
-    for index, step in enumerate(build.steps):
-        text = await app.store.log_text(build.id, index)
-        steps.append(
-            f"<h3 id='step-{index}'>{escape(step.name)} {_state(step.state)}"
-            f" <small>{escape(step.image)} · exit {step.exit_code} · {_seconds(step.duration)}"
-            f"</small></h3><pre>{escape(text)}</pre>"
-            + (f"<p class='error'>{escape(step.error)}</p>" if step.error else "")
-        )
-    return _page(
-        f"Build #{build.id}",
-        f"<h1>Build #{escape(build.id)} {_state(build.state)}</h1>"
-        f"<p>{escape(build.repo)} · {escape(build.ref)} · <code>{escape(build.sha)}</code>"
-        f" · {escape(build.event)} · {_seconds(build.duration)}</p>"
-        f"<p>{escape(build.reason or '')}</p>"
-        + (f"<h2>Problems</h2><ul>{problems}</ul>" if problems else "")
-        + "".join(steps),
+    return (
+        "<form class='filters' method='get'>"
+        f"<label>Branch <input name='branch' value='{escape(wanted.branch or '')}'></label> "
+        f"<label>PR <input name='pr' inputmode='numeric' size='6' "
+        f"value='{'' if wanted.pr is None else wanted.pr}'></label> "
+        f"<label>State <select name='state'><option value=''>any</option>{states}</select></label>"
+        " <button type='submit'>Filter</button> <a href='?'>clear</a></form>"
     )
 
 
-async def build_json(request: Request) -> Response:
-    build = await _build_or_404(request)
-    if build is None:
-        return JSONResponse({"error": "build not found"}, status_code=404)
-    return JSONResponse(build.to_dict())
-
-
-async def step_log(request: Request) -> Response:
-    app: AppState = request.app.state.tingle
-    build = await _build_or_404(request)
-    index = int(request.path_params["step"])
-    if build is None or not 0 <= index < len(build.steps):
-        return PlainTextResponse("not found\n", status_code=404)
-    return PlainTextResponse(await app.store.log_text(build.id, index))
+@readable_page
+async def repo_page(request: Request) -> Response:
+    repo = f"{request.path_params['owner']}/{request.path_params['repo']}"
+    try:
+        number, per_page = page_params(request.query_params)
+        wanted = BuildFilter.from_query(request.query_params)
+    except ValueError as exc:
+        problem = f"<h1>{escape(repo)}</h1><p class='problem'>{escape(str(exc))}</p>"
+        return page(request, repo, problem, status=400)
+    found = await builds_page(app_state(request).store, repo, wanted, number, per_page)
+    rows = "".join(f"<tr>{_build_cells(b)}</tr>" for b in found.builds)
+    table = (
+        f"<table class='list'><tr>{_BUILD_HEADINGS}</tr>{rows}</table>"
+        if rows
+        else "<p>No builds match.</p>"
+    )
+    badge = f"/badge/{quote(repo)}.svg"
+    body = (
+        f"<h1>{escape(repo)} <img class='badge' src='{escape(badge)}' alt='build state'></h1>"
+        + _filters(wanted)
+        + table
+        + pager(request, number, found.has_more)
+    )
+    return page(request, repo, body)

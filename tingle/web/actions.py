@@ -1,0 +1,74 @@
+"""Cancel and restart, for signed-in people (the build page's buttons) and for API clients.
+
+The work is `tingle.control`'s: cancelling asks the worker that runs the build to stop it (a
+queued build ends at once); restarting queues the same commit as a new build. `control` is
+imported when a button is pressed, not when the web app starts.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from tingle.web.auth import is_admin, same_origin, unauthorized
+from tingle.web.views import app_state, find_build
+
+
+def _refusal(request: Request, *, api: bool) -> Response | None:
+    """Why this request may not act, or None when it may."""
+    if not is_admin(request):
+        if api:
+            return unauthorized("cancel and restart need the admin token")
+        build_id = request.path_params["build_id"]
+        return RedirectResponse(f"/signin?next=/builds/{build_id}", status_code=303)
+    if not same_origin(request):
+        return JSONResponse({"error": "cross-site request refused"}, status_code=403)
+    return None
+
+
+async def _cancel(request: Request, *, api: bool) -> Response:
+    refused = _refusal(request, api=api)
+    if refused is not None:
+        return refused
+    build = await find_build(request)
+    if build is None:
+        return JSONResponse({"error": "build not found"}, status_code=404)
+    from tingle.control import cancel_build
+
+    cancelled = await cancel_build(app_state(request), build.id)
+    if api:
+        return JSONResponse({"build_id": build.id, "cancelled": cancelled})
+    notice = "cancel-requested" if cancelled else "cancel-refused"
+    return RedirectResponse(f"/builds/{build.id}?notice={notice}", status_code=303)
+
+
+async def _restart(request: Request, *, api: bool) -> Response:
+    refused = _refusal(request, api=api)
+    if refused is not None:
+        return refused
+    build = await find_build(request)
+    if build is None:
+        return JSONResponse({"error": "build not found"}, status_code=404)
+    from tingle.control import restart_build
+
+    new_id = await restart_build(app_state(request), build.id)
+    url = app_state(request).settings.build_url(new_id)
+    if api:
+        return JSONResponse({"build_id": new_id, "restarted": build.id, "url": url}, 201)
+    return RedirectResponse(f"/builds/{new_id}?notice=restarted", status_code=303)
+
+
+async def cancel_page(request: Request) -> Response:
+    return await _cancel(request, api=False)
+
+
+async def restart_page(request: Request) -> Response:
+    return await _restart(request, api=False)
+
+
+async def cancel_api(request: Request) -> Response:
+    return await _cancel(request, api=True)
+
+
+async def restart_api(request: Request) -> Response:
+    return await _restart(request, api=True)
