@@ -75,6 +75,7 @@ class Build:
     pr_url: str | None = None
     state: BuildState = BuildState.QUEUED
     superseded_by: str | None = None
+    image: str | None = None  # the pushed image, pinned by digest: repository@sha256:...
     reason: str | None = None  # why it ended as it did, one line, shown on statuses
     problems: list[str] = field(default_factory=list)  # every build-info.yaml problem
     created_at: float = field(default_factory=time.time)

@@ -19,6 +19,8 @@ from tingle.executor import docker as docker_executor
 from tingle.forge.reporter import StatusReporter, status_for
 from tingle.pipeline import TemplateSet
 from tingle.runner import BuildRunner, RunnerConfig, finish, git_fetch
+from tingle.secrets import SecretStore
+from tingle.shipping import Shipper
 from tingle.store import BuildStore
 
 log = structlog.get_logger(__name__)
@@ -39,6 +41,8 @@ class WorkerContext:
     templates: TemplateSet
     docker: Any
     name: str
+    shipper: Shipper
+    secrets: SecretStore
 
 
 async def with_redis_retry(call: Callable[[], Awaitable[T]]) -> T:
@@ -99,7 +103,9 @@ async def run_build(ctx: dict[str, Any], build_id: str) -> str:
             return build.state.value
         if build.state is BuildState.RUNNING:  # an earlier attempt died mid-build
             log.warning("restarting a build whose worker died", previous_worker=build.worker)
-            await asyncio.to_thread(docker_executor.remove_build_containers, app.docker, build.id)
+            await asyncio.to_thread(
+                docker_executor.remove_build_containers, app.docker, build.id, app.settings.instance
+            )
             await app.store.delete_logs(build.id, len(build.steps))
         build.worker, build.attempts = app.name, build.attempts + 1
         async with _heartbeat(app, build.id):
@@ -117,6 +123,7 @@ async def _run(app: WorkerContext, events: RecordingEvents, build: Build) -> str
             agent_image_prefix=settings.agent_image_prefix,
             build_timeout_seconds=settings.build_timeout_seconds,
             step_log_limit=settings.step_log_limit,
+            secrets_dir=settings.secrets_work_dir,
         ),
         docker_executor.DockerExecutor(
             app.docker,
@@ -124,9 +131,12 @@ async def _run(app: WorkerContext, events: RecordingEvents, build: Build) -> str
             memory=settings.step_memory,
             cpus=settings.step_cpus,
             worker=app.name,
+            instance=settings.instance,
         ),
         events,
         settings.build_url(build.id),
+        shipper=app.shipper,
+        secrets=app.secrets,
     )
     log.info("build started", attempt=build.attempts)
     try:

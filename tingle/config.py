@@ -3,6 +3,7 @@ needs it."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,6 +41,13 @@ class Settings:
     step_memory: str = ""  # docker's memory limit per step container, e.g. "2g"; "" = none
     step_cpus: float = 0.0  # CPUs per step container; 0 = no limit
     step_log_limit: int = 64 * 1024 * 1024  # bytes of log kept per step
+    registry_username: str = ""  # credentials for pushing images; none when empty
+    registry_password: str = ""
+    styx_api_url: str = ""  # the scheduler deploy steps register workflows with
+    styx_token: str = ""  # a static bearer token; without one, a Google ID token is used
+    styx_timeout: float = 30.0
+    secrets_url: str = "/var/lib/tingle/secrets"  # <root>/<org>/<repo>/<name>
+    secrets_work_dir: Path = Path("/var/lib/tingle/build-secrets")  # seen by dockerd at this path
     supersede: bool = True  # a newer push to a branch or pull request cancels older builds
     supersede_except: frozenset[str] = frozenset()  # repositories that keep every build
     shutdown_grace_seconds: int = 60
@@ -72,6 +80,13 @@ class Settings:
             queue_name=get("QUEUE_NAME", defaults.queue_name),
             worker_concurrency=int(get("WORKER_CONCURRENCY", str(defaults.worker_concurrency))),
             build_timeout_seconds=int(get("BUILD_TIMEOUT", str(defaults.build_timeout_seconds))),
+            registry_username=get("REGISTRY_USERNAME", ""),
+            registry_password=get("REGISTRY_PASSWORD", ""),
+            styx_api_url=get("STYX_API_URL", "").rstrip("/"),
+            styx_token=get("STYX_TOKEN", ""),
+            styx_timeout=float(get("STYX_TIMEOUT", str(defaults.styx_timeout))),
+            secrets_url=get("SECRETS_URL", defaults.secrets_url),
+            secrets_work_dir=Path(get("SECRETS_WORK_DIR", str(defaults.secrets_work_dir))),
             supersede=get("SUPERSEDE", "true").lower() in ("1", "true", "yes"),
             supersede_except=frozenset(
                 filter(None, (r.strip() for r in get("SUPERSEDE_EXCEPT", "").split(",")))
@@ -83,6 +98,12 @@ class Settings:
             log_format=get("LOG_FORMAT", defaults.log_format),
             key_prefix=get("KEY_PREFIX", defaults.key_prefix),
         )
+
+    @property
+    def instance(self) -> str:
+        """Names this Tingle (its Redis and key prefix) on resources shared with others, such
+        as a Docker engine two installations use."""
+        return hashlib.sha256(f"{self.redis_url}|{self.key_prefix}".encode()).hexdigest()[:12]
 
     def build_url(self, build_id: str) -> str:
         return f"{self.public_url}/builds/{build_id}"

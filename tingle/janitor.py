@@ -101,12 +101,16 @@ class Janitor:
         containers: list[Any] = await asyncio.to_thread(
             self._app.docker.containers.list,
             all=True,
-            filters={"label": docker_executor.WORKER_LABEL},  # not `tingle exec`'s containers
+            # Only this Tingle's workers' containers: not `tingle exec`'s, not another Tingle's.
+            filters={"label": f"{docker_executor.INSTANCE_LABEL}={self._app.settings.instance}"},
         )
         for container in containers:
             build_id = container.labels.get(docker_executor.BUILD_LABEL, "")
             if build_id and not await self._app.store.is_alive(build_id):
                 log.warning("removing an orphan container", build_id=build_id)
                 await asyncio.to_thread(
-                    docker_executor.remove_build_containers, self._app.docker, build_id
+                    docker_executor.remove_build_containers,
+                    self._app.docker,
+                    build_id,
+                    self._app.settings.instance,
                 )

@@ -19,9 +19,12 @@ import structlog
 from tingle.build import Build, BuildState, StepRecord, StepState
 from tingle.checkout import CheckoutError, checkout
 from tingle.executor.base import Executor, InfrastructureError, StepResult
-from tingle.logwriter import LogSink, StepLogWriter
+from tingle.logwriter import LogSink
 from tingle.pipeline import PipelineError, TemplateSet, compile_plan
 from tingle.plan import BuildFacts, EventKind, Plan, RunStep, Step
+from tingle.secrets import SecretStore
+from tingle.shipping import Shipper
+from tingle.steprun import StepFailed, StepRunner, describe_failure
 
 log = structlog.get_logger(__name__)
 
@@ -54,18 +57,34 @@ class RunnerConfig:
     templates: TemplateSet
     agent_image_prefix: str = "tingle/agent-"
     keep_workspace: bool = False
+    secrets_dir: Path | None = None  # per-build folders of secret files, mounted into steps
     build_timeout_seconds: int | None = None
     step_log_limit: int | None = None
 
 
 class BuildRunner:
     def __init__(
-        self, config: RunnerConfig, executor: Executor, events: BuildEvents, build_url: str
+        self,
+        config: RunnerConfig,
+        executor: Executor,
+        events: BuildEvents,
+        build_url: str,
+        *,
+        shipper: Shipper | None = None,
+        secrets: SecretStore | None = None,
     ) -> None:
         self._config = config
         self._executor = executor
         self._events = events
         self._build_url = build_url
+        self._steps = StepRunner(
+            executor,
+            events,
+            shipper=shipper,
+            secrets=secrets,
+            secrets_dir=config.secrets_dir,
+            log_limit=config.step_log_limit,
+        )
 
     async def run(self, build: Build, fetch: Fetch) -> Build:
         """Run `build`; `fetch(workspace)` puts the commit into the (empty) workspace."""
@@ -86,6 +105,8 @@ class BuildRunner:
         except Exception as exc:  # a bug in Tingle is the infrastructure failing, not the code
             log.exception("build crashed")
             finish(build, BuildState.ERROR, f"internal error: {type(exc).__name__}")
+        if build.reason:  # it may quote a step's output or error
+            build.reason = self._steps.masker.mask_text(build.reason)
         await self._cleanup(build, workspace)
         return build
 
@@ -100,11 +121,10 @@ class BuildRunner:
         await self._events.changed(build)
         await self._executor.setup(build.id, workspace)
         for index, step in enumerate(plan.steps):
-            result = await self._run_step(build, index, step)
+            result = await self._run_step(build, index, step, workspace)
             if not result.ok:
-                finish(
-                    build, BuildState.FAILURE, f"step '{step.name}' {_what_failed(result, step)}"
-                )
+                failed = describe_failure(result, step)
+                finish(build, BuildState.FAILURE, f"step '{step.name}' {failed}")
                 return
         finish(build, BuildState.SUCCESS, None)
 
@@ -128,46 +148,36 @@ class BuildRunner:
             finish(build, BuildState.FAILURE, first)
             return None
 
-    async def _run_step(self, build: Build, index: int, step: object) -> StepResult:
+    async def _run_step(self, build: Build, index: int, step: Step, workspace: Path) -> StepResult:
         record = build.steps[index]
-        if not isinstance(step, RunStep):
-            record.state = StepState.ERROR
-            raise InfrastructureError(
-                f"step '{record.name}': kind '{getattr(step, 'kind', '?')}' is not supported yet"
-            )
         record.state, record.started_at = StepState.RUNNING, time.time()
         await self._events.changed(build)
         env = step_environment(build, self._build_url, step)
-        writer = StepLogWriter(self._events, build.id, index, max_bytes=self._config.step_log_limit)
         try:
-            async with writer:
-                result = await self._executor.run(step, env, writer.write)
-                if not result.ok and (result.timed_out or result.out_of_memory):
-                    await writer.write_line(f"tingle: step {_what_failed(result, step)}")
+            result = await self._steps.run(build, index, step, workspace, env)
+        except StepFailed as exc:
+            result = StepResult(exit_code=1, message=str(exc))
         except InfrastructureError as exc:
-            record.state, record.error, record.finished_at = StepState.ERROR, str(exc), time.time()
+            record.state, record.finished_at = StepState.ERROR, time.time()
+            record.error = self._steps.masker.mask_text(str(exc))
             raise
         finally:
-            record.log_truncated = writer.truncated
+            record.log_truncated = self._steps.log_truncated
         record.exit_code, record.finished_at = result.exit_code, time.time()
         record.state = StepState.SUCCESS if result.ok else StepState.FAILURE
         await self._events.changed(build)
         return result
 
     async def _cleanup(self, build: Build, workspace: Path, *, report: bool = True) -> None:
-        await self._executor.teardown()
+        try:
+            await self._executor.teardown()
+            await self._steps.teardown(build)
+        except Exception:  # the build's outcome stands; the janitor removes what is left
+            log.exception("cleanup failed")
         if not self._config.keep_workspace:
             await asyncio.to_thread(shutil.rmtree, workspace, True)
         if report:
             await self._events.changed(build)
-
-
-def _what_failed(result: StepResult, step: Step) -> str:
-    if result.timed_out:
-        return f"timed out after {step.timeout_seconds}s"
-    if result.out_of_memory:
-        return f"ran out of memory (exit {result.exit_code})"
-    return f"failed (exit {result.exit_code})"
 
 
 def build_facts(build: Build, build_url: str) -> BuildFacts:
@@ -184,7 +194,7 @@ def build_facts(build: Build, build_url: str) -> BuildFacts:
     )
 
 
-def step_environment(build: Build, build_url: str, step: RunStep) -> dict[str, str]:
+def step_environment(build: Build, build_url: str, step: Step) -> dict[str, str]:
     """What every step sees: its own variables and Tingle's (which a step cannot override)."""
     tingle = {
         "CI": "true",
@@ -198,7 +208,8 @@ def step_environment(build: Build, build_url: str, step: RunStep) -> dict[str, s
         "TINGLE_PR_NUMBER": "" if build.pr_number is None else str(build.pr_number),
         "TINGLE_STEP": step.name,
     }
-    return {**dict(step.env), **tingle}
+    own = dict(step.env) if isinstance(step, RunStep) else {}
+    return {**own, **tingle}
 
 
 def finish(build: Build, state: BuildState, reason: str | None) -> None:

@@ -17,11 +17,14 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from tingle.buildjob import MAX_ATTEMPTS, WorkerContext, run_build
 from tingle.config import Settings
 from tingle.executor import docker as docker_executor
+from tingle.executor.images import RegistryAuth
 from tingle.forge.factory import github_client
 from tingle.forge.reporter import StatusReporter
 from tingle.janitor import Janitor
 from tingle.pipeline import load_templates
 from tingle.queue import RUN_BUILD, connect, redis_settings
+from tingle.secrets import open_secret_store
+from tingle.shipping import Shipper, ShippingConfig
 from tingle.store import BuildStore
 
 log = structlog.get_logger(__name__)
@@ -29,15 +32,33 @@ log = structlog.get_logger(__name__)
 RECONNECT_SECONDS = 2.0
 
 
+def shipping_config(settings: Settings) -> ShippingConfig:
+    auth = (
+        RegistryAuth(settings.registry_username, settings.registry_password)
+        if settings.registry_username
+        else None
+    )
+    return ShippingConfig(
+        registry_auth=auth,
+        network=settings.docker_network,
+        styx_api_url=settings.styx_api_url,
+        styx_token=settings.styx_token,
+        styx_timeout=settings.styx_timeout,
+    )
+
+
 def make_worker(settings: Settings, pool: ArqRedis, *, burst: bool = False) -> Worker:
     async def startup(ctx: dict[str, Any]) -> None:
+        docker = docker_executor.connect()
         app = WorkerContext(
             settings=settings,
             store=BuildStore(pool, settings.key_prefix),
             reporter=StatusReporter(pool, github_client(settings), prefix=settings.key_prefix),
             templates=load_templates(settings.templates_dir),
-            docker=docker_executor.connect(),
+            docker=docker,
             name=f"{socket.gethostname()}:{os.getpid()}",
+            shipper=Shipper(docker, shipping_config(settings)),
+            secrets=open_secret_store(settings.secrets_url),
         )
         ctx["tingle"] = app
         if not burst:

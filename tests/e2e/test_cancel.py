@@ -20,7 +20,7 @@ from tests.support.payloads import pull_request_payload, push_payload, send
 from tests.support.processes import start_worker, stop
 from tingle import control
 from tingle.config import Settings
-from tingle.executor.docker import BUILD_LABEL
+from tingle.executor.docker import BUILD_LABEL, INSTANCE_LABEL
 from tingle.forge.factory import github_client
 from tingle.forge.reporter import StatusReporter
 from tingle.queue import connect
@@ -97,7 +97,8 @@ def test_cancel_a_running_build_kills_its_container(
     assert (build["state"], build["reason"]) == ("cancelled", "cancelled by admin")
     assert build["steps"][0]["state"] == "cancelled"
     labelled = docker_client.containers.list(
-        all=True, filters={"label": f"{BUILD_LABEL}={build_id}"}
+        all=True,
+        filters={"label": [f"{BUILD_LABEL}={build_id}", f"{INSTANCE_LABEL}={settings.instance}"]},
     )
     assert labelled == []
     status = fake_github.wait_for_status("octo/app", sha, "tingle", "error", timeout=10)

@@ -11,7 +11,7 @@ from tests.conftest import WEBHOOK_SECRET
 from tests.e2e.test_push_to_status import build_info, log_of, record, step
 from tests.support.payloads import push_payload, send
 from tingle.config import Settings
-from tingle.executor.docker import BUILD_LABEL
+from tingle.executor.docker import BUILD_LABEL, INSTANCE_LABEL
 
 pytestmark = pytest.mark.usefixtures("docker_client")
 
@@ -36,7 +36,10 @@ def test_step_timeout_kills_the_container(
     assert build["steps"][0]["state"] == "failure"
     assert log_of(settings, build_id, 0).splitlines()[-1] == "tingle: step timed out after 2s"
     assert build["steps"][0]["finished_at"] - build["steps"][0]["started_at"] < 20
-    left = docker_client.containers.list(all=True, filters={"label": f"{BUILD_LABEL}={build_id}"})
+    left = docker_client.containers.list(
+        all=True,
+        filters={"label": [f"{BUILD_LABEL}={build_id}", f"{INSTANCE_LABEL}={settings.instance}"]},
+    )
     assert left == []
 
 

@@ -39,11 +39,11 @@ def test_two_workers_share_builds_and_run_each_once(
     one_at_a_time = dataclasses.replace(settings, worker_concurrency=1)
     workers = [start_worker(one_at_a_time, tmp_path / f"worker-{i}.log") for i in range(2)]
     try:
-        build_ids = [
-            send(web, "push", push_payload("octo/app", sha), secret=WEBHOOK_SECRET).json()[
-                "build_id"
-            ]
-            for sha in shas
+        build_ids = [  # one branch each: a push to the same branch would supersede the last
+            send(
+                web, "push", push_payload("octo/app", sha, f"branch-{n}"), secret=WEBHOOK_SECRET
+            ).json()["build_id"]
+            for n, sha in enumerate(shas)
         ]
         records = wait_terminal(settings, build_ids, timeout=120)
     finally:

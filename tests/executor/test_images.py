@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import subprocess
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -18,6 +16,7 @@ import docker.errors
 import pytest
 
 from tests.conftest import TEST_IMAGE
+from tests.support.registry import Registry
 from tests.support.servers import free_port
 from tingle.executor.images import (
     BUILD_URL_LABEL,
@@ -31,30 +30,12 @@ from tingle.executor.images import (
     split_reference,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 SHA = "3f786850e387550fdab836ed7e6dc881de23001b"
 DOCKERFILE = f"""FROM {TEST_IMAGE}
 ARG GREETING=hello
 RUN echo "$GREETING" > /greeting.txt
 COPY hello.txt /hello.txt
 """
-
-
-class Registry:
-    def __init__(self, directory: Path, htpasswd: Path | None = None) -> None:
-        self.port = free_port()
-        self.directory = directory
-        env = {"TINGLE_REGISTRY_HTPASSWD": str(htpasswd)} if htpasswd else {}
-        subprocess.run(
-            ["bash", str(ROOT / "scripts/registry.sh"), str(self.port), str(directory)],
-            check=True,
-            env={**os.environ, **env},
-        )
-        self.host = f"127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        pid = int((self.directory / "registry.pid").read_text())
-        subprocess.run(["kill", str(pid)], check=False)
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "TINGLE_DOCKER_NETWORK": settings.docker_network,
         "TINGLE_WORKER_CONCURRENCY": str(settings.worker_concurrency),
         "TINGLE_SHUTDOWN_GRACE": str(settings.shutdown_grace_seconds),
+        "TINGLE_SECRETS_URL": settings.secrets_url,
+        "TINGLE_SECRETS_WORK_DIR": str(settings.secrets_work_dir),
+        "TINGLE_STYX_API_URL": settings.styx_api_url,
+        "TINGLE_STYX_TOKEN": settings.styx_token,
         "TINGLE_LOG_FORMAT": "json",
     }
 

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,36 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--pr", type=int, help="pull request number, for --event pull_request")
     parser.add_argument("--repo", help="owner/name (default: from the origin remote or folder)")
     parser.add_argument("--network", help="network of step containers (default: host)")
+    parser.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="give steps that ask for secret NAME the contents of FILE (repeatable)",
+    )
     parser.set_defaults(func=_exec)
+
+
+class ExplicitSecrets:
+    """The secrets given on the command line: `tingle exec` reads no secret store."""
+
+    def __init__(self, pairs: list[str]) -> None:
+        self._values: dict[str, bytes] = {}
+        for pair in pairs:
+            name, sep, path = pair.partition("=")
+            if not sep or not name:
+                raise SystemExit(f"--secret: expected NAME=FILE, got {pair!r}")
+            self._values[name] = Path(path).read_bytes()
+
+    async def get(self, repo: str, name: str) -> bytes:
+        from tingle.secrets import SecretNotFound
+
+        if name not in self._values:
+            raise SecretNotFound(f"secret '{name}' was not given (--secret {name}=FILE)")
+        return self._values[name]
+
+    async def list(self, repo: str) -> list[str]:
+        return sorted(self._values)
 
 
 class ConsoleEvents:
@@ -70,21 +100,29 @@ def _exec(args: argparse.Namespace) -> int:
     from tingle.logs import configure_logging
     from tingle.pipeline import load_templates
     from tingle.runner import BuildRunner, RunnerConfig
+    from tingle.shipping import Shipper
+    from tingle.worker import shipping_config
 
     settings = Settings.from_env()
     configure_logging("console")
     source: Path = args.path.resolve()
     build = local_build(source, args)
+    network = args.network or "host"
+    secrets = ExplicitSecrets(args.secret)
+    docker = connect()
     with tempfile.TemporaryDirectory(prefix="tingle-exec-") as scratch:
         runner = BuildRunner(
             RunnerConfig(
-                workspace_root=Path(scratch),
+                workspace_root=Path(scratch) / "workspaces",
                 templates=load_templates(settings.templates_dir),
                 agent_image_prefix=settings.agent_image_prefix,
+                secrets_dir=Path(scratch) / "secrets",
             ),
-            DockerExecutor(connect(), network=args.network or "host"),
+            DockerExecutor(docker, network=network),
             ConsoleEvents(),
             build_url="",
+            shipper=Shipper(docker, replace(shipping_config(settings), network=network)),
+            secrets=secrets,
         )
 
         async def copy(workspace: Path) -> None:

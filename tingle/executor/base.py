@@ -28,6 +28,7 @@ class StepResult:
     exit_code: int
     timed_out: bool = False
     out_of_memory: bool = False
+    message: str | None = None  # why a step that is not a container failed, in one line
 
     @property
     def ok(self) -> bool:
@@ -39,7 +40,11 @@ class Executor(Protocol):
         """Prepare to run the build's steps (check the engine, create shared resources)."""
 
     async def run(
-        self, step: RunStep, env: Mapping[str, str], on_output: OutputHandler
+        self,
+        step: RunStep,
+        env: Mapping[str, str],
+        on_output: OutputHandler,
+        mounts: Mapping[str, Mapping[str, str]] | None = None,
     ) -> StepResult:
         """Run one step to its end, passing its output to `on_output` as it comes."""
 

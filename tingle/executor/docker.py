@@ -33,6 +33,7 @@ log = structlog.get_logger(__name__)
 BUILD_LABEL = "tingle.build"
 STEP_LABEL = "tingle.step"
 WORKER_LABEL = "tingle.worker"  # which worker made the container; absent for `tingle exec`
+INSTANCE_LABEL = "tingle.instance"  # which Tingle (Redis and key prefix) the worker serves
 TIMEOUT_EXIT_CODE = 124  # what coreutils' `timeout` answers; shown when Tingle kills a step
 
 
@@ -57,11 +58,14 @@ class DockerExecutor:
         cpus: float = 0.0,
         pids: int = 4096,
         worker: str | None = None,
+        instance: str | None = None,
     ) -> None:
         self._client = client
         self._network = network
         self._pull_missing = pull_missing
-        self._worker = worker
+        self._owner = (
+            {WORKER_LABEL: worker, INSTANCE_LABEL: instance} if worker and instance else {}
+        )
         self._limits: dict[str, Any] = {"pids_limit": pids}
         if memory:
             self._limits.update(mem_limit=memory, memswap_limit=memory)  # no swap beyond it
@@ -80,9 +84,13 @@ class DockerExecutor:
             raise InfrastructureError(f"Docker engine unreachable: {exc}") from exc
 
     async def run(
-        self, step: RunStep, env: Mapping[str, str], on_output: OutputHandler
+        self,
+        step: RunStep,
+        env: Mapping[str, str],
+        on_output: OutputHandler,
+        mounts: Mapping[str, Mapping[str, str]] | None = None,
     ) -> StepResult:
-        container = await asyncio.to_thread(self._create, step, env)
+        container = await asyncio.to_thread(self._create, step, env, mounts or {})
         self._containers.append(container)
         loop = asyncio.get_running_loop()
         chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
@@ -137,7 +145,9 @@ class DockerExecutor:
                 return False
             await on_output(chunk)
 
-    def _create(self, step: RunStep, env: Mapping[str, str]) -> Container:
+    def _create(
+        self, step: RunStep, env: Mapping[str, str], mounts: Mapping[str, Mapping[str, str]]
+    ) -> Container:
         assert self._workspace is not None, "setup() first"
         options: dict[str, Any] = {
             "image": step.image,
@@ -145,11 +155,14 @@ class DockerExecutor:
             "command": [step_script(step.commands)],
             "working_dir": WORKSPACE_PATH,
             "environment": dict(env),
-            "volumes": {str(self._workspace): {"bind": WORKSPACE_PATH, "mode": "rw"}},
+            "volumes": {
+                str(self._workspace): {"bind": WORKSPACE_PATH, "mode": "rw"},
+                **{host: dict(spec) for host, spec in mounts.items()},
+            },
             "labels": {
                 BUILD_LABEL: self._build_id,
                 STEP_LABEL: step.name,
-                **({WORKER_LABEL: self._worker} if self._worker else {}),
+                **self._owner,
             },
             "network_mode": self._network,
             "detach": True,
@@ -177,9 +190,11 @@ class DockerExecutor:
             await asyncio.to_thread(_remove, container)
 
 
-def remove_build_containers(client: Any, build_id: str) -> int:
-    """Remove every container of a build, e.g. one left behind by a worker that died."""
-    found = client.containers.list(all=True, filters={"label": f"{BUILD_LABEL}={build_id}"})
+def remove_build_containers(client: Any, build_id: str, instance: str) -> int:
+    """Remove every container of a build of this Tingle `instance` (build ids are only unique
+    within one), e.g. those left behind by a worker that died."""
+    labels = [f"{BUILD_LABEL}={build_id}", f"{INSTANCE_LABEL}={instance}"]
+    found = client.containers.list(all=True, filters={"label": labels})
     for container in found:
         _remove(container)
     return len(found)
@@ -191,8 +206,13 @@ def _oom_killed(container: Container) -> bool:
 
 
 def _remove(container: Container) -> None:
-    with contextlib.suppress(docker.errors.NotFound):
+    try:
         container.remove(force=True)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:  # 409: someone else is removing it already
+            raise
 
 
 def _pump(

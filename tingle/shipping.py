@@ -1,0 +1,152 @@
+"""The delivery steps: build the image, push it (recording its digest), deploy the workflows.
+
+Each returns a StepResult like a container step: a failure of the repository's own making (a
+broken Dockerfile, an invalid schedule) is a failed step with its message; one of the
+infrastructure (the engine, the registry, the scheduler down) raises InfrastructureError.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tingle.build import Build
+from tingle.deploy import (
+    DeployError,
+    GoogleIdToken,
+    Release,
+    StaticToken,
+    StyxClient,
+    TokenSource,
+    deploy,
+    load_data_info,
+)
+from tingle.executor.base import InfrastructureError, StepResult
+from tingle.executor.images import (
+    ImageError,
+    RegistryAuth,
+    add_branch_tag,
+    build_image,
+    image_labels,
+    line_bridge,
+    push_image,
+)
+from tingle.plan import BuildImageStep, DeployStep, PushImageStep
+from tingle.secrets import StepSecrets
+
+Say = Callable[[str], Coroutine[Any, Any, None]]
+DeliveryStep = BuildImageStep | PushImageStep | DeployStep
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What a delivery step works with."""
+
+    build: Build
+    workspace: Path
+    build_url: str
+    say: Say  # writes one line to the step's log (masked)
+    secrets: StepSecrets
+
+
+@dataclass(frozen=True)
+class ShippingConfig:
+    registry_auth: RegistryAuth | None = None
+    network: str | None = None
+    styx_api_url: str = ""
+    styx_token: str = ""  # a static bearer token; without one, a Google ID token is used
+    styx_timeout: float = 30.0
+
+
+class Shipper:
+    def __init__(self, docker: Any, config: ShippingConfig) -> None:
+        self._docker = docker
+        self._config = config
+
+    async def run(self, step: DeliveryStep, at: StepContext) -> StepResult:
+        say = at.say
+        try:
+            if isinstance(step, BuildImageStep):
+                await self._build(step, at)
+            elif isinstance(step, PushImageStep):
+                await self._push(step, at.build, say)
+            else:
+                await self._deploy(step, at)
+        except (ImageError, DeployError) as exc:
+            if exc.infrastructure:
+                raise InfrastructureError(f"step '{step.name}': {exc}") from exc
+            for line in str(exc).splitlines():
+                await say(line)
+            return StepResult(exit_code=1, message=str(exc).splitlines()[0])
+        return StepResult(exit_code=0)
+
+    def _tags(self, tags: tuple[str, ...], build: Build) -> tuple[str, ...]:
+        on_default_branch = build.event == "push" and build.branch == build.default_branch
+        return add_branch_tag(tags, build.branch) if on_default_branch and build.branch else tags
+
+    async def _build(self, step: BuildImageStep, at: StepContext) -> None:
+        build, say = at.build, at.say
+        tags = self._tags(step.tags, build)
+        # The default branch's tag is the newest image of this repository: its layers are the
+        # best cache for any branch.
+        cache = (
+            add_branch_tag(step.tags[:1], build.default_branch)[-1:] if build.default_branch else ()
+        )
+        await say(f"building {', '.join(tags)}")
+        await asyncio.to_thread(
+            build_image, self._docker, at.workspace, tags,
+            dockerfile=step.dockerfile, context=step.context, build_args=dict(step.build_args),
+            labels=image_labels(revision=build.sha, source=build.clone_url, build_url=at.build_url),
+            cache_from=cache, network_mode=self._config.network, auth=self._config.registry_auth,
+            on_line=line_bridge(say, asyncio.get_running_loop()),
+        )  # fmt: skip
+
+    async def _push(self, step: PushImageStep, build: Build, say: Say) -> None:
+        on_line = line_bridge(say, asyncio.get_running_loop())
+        pushed = []
+        for tag in self._tags(step.tags, build):
+            await say(f"pushing {tag}")
+            pushed.append(
+                await asyncio.to_thread(
+                    push_image, self._docker, tag, on_line=on_line, auth=self._config.registry_auth
+                )
+            )
+        build.image = pushed[0].pinned
+        await say(f"pushed {build.image}")
+
+    async def _deploy(self, step: DeployStep, at: StepContext) -> None:
+        build, say = at.build, at.say
+        if not build.image:
+            raise DeployError("nothing to deploy: no image was pushed earlier in this build")
+        if step.scheduler != "styx":
+            raise DeployError(f"scheduler '{step.scheduler}' is not supported (supported: styx)")
+        if not self._config.styx_api_url:
+            raise DeployError("no scheduler configured (TINGLE_STYX_API_URL)", infrastructure=True)
+        info = load_data_info(at.workspace, step.workflows_file)
+        async with StyxClient(
+            self._config.styx_api_url, self._tokens(at.secrets), timeout=self._config.styx_timeout
+        ) as styx:
+            summary = await deploy(styx, info, Release(build.image, build.sha, build.repo), log=say)
+        await say(summary.describe())
+
+    def _tokens(self, secrets: StepSecrets) -> TokenSource:
+        if self._config.styx_token:
+            return StaticToken(self._config.styx_token)
+        return GoogleIdToken(self._config.styx_api_url, _service_account(secrets))
+
+
+def _service_account(secrets: StepSecrets) -> dict[str, Any] | None:
+    """The step's service-account key, if one of its secrets is one; else the worker's own
+    default credentials are used."""
+    for value in secrets.values:
+        try:
+            data = json.loads(value)
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if isinstance(data, dict) and data.get("type") == "service_account":
+            return data
+    return None
