@@ -40,6 +40,7 @@ class StepState(StrEnum):
 class StepRecord:
     name: str
     image: str = ""
+    kind: str = "run"  # run | build_image | push_image | deploy (see tingle.plan)
     state: StepState = StepState.PENDING
     exit_code: int | None = None
     started_at: float | None = None

@@ -16,7 +16,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from tingle.build import Build, BuildState
 from tingle.config import Settings
 from tingle.executor import docker as docker_executor
-from tingle.forge.reporter import StatusReporter, status_for
+from tingle.feedback import Feedback
+from tingle.forge.auth import GitHubClients
 from tingle.pipeline import TemplateSet
 from tingle.runner import BuildRunner, RunnerConfig, finish, git_fetch
 from tingle.secrets import SecretStore
@@ -37,7 +38,8 @@ T = TypeVar("T")
 class WorkerContext:
     settings: Settings
     store: BuildStore
-    reporter: StatusReporter
+    feedback: Feedback
+    github: GitHubClients | None
     templates: TemplateSet
     docker: Any
     name: str
@@ -66,17 +68,13 @@ class RecordingEvents:
 
     def __init__(self, ctx: WorkerContext) -> None:
         self._ctx = ctx
-        self._last_state: BuildState | None = None
 
     async def changed(self, build: Build) -> None:
         await with_redis_retry(lambda: self._ctx.store.save(build))
-        if build.state is not self._last_state:  # statuses follow the build, not every step
-            self._last_state = build.state
-            settings = self._ctx.settings
-            status = status_for(
-                build, context=settings.status_context, target_url=settings.build_url(build.id)
-            )
-            await self._ctx.reporter.publish(build, status)
+        try:
+            await self._ctx.feedback.build_changed(build)
+        except Exception:  # feedback never fails a build; what was not recorded is redone later
+            log.exception("feedback not recorded")
 
     async def append_log(self, build_id: str, step_index: int, first_line: int, text: str) -> str:
         store = self._ctx.store
@@ -141,12 +139,23 @@ async def _run(app: WorkerContext, events: RecordingEvents, build: Build) -> str
     log.info("build started", attempt=build.attempts)
     try:
         clone_url = settings.rewrite_clone_url(build.clone_url)
-        await runner.run(build, git_fetch(clone_url, build.sha, settings.github_token))
+        await runner.run(build, git_fetch(clone_url, build.sha, await _clone_token(app, build)))
     except asyncio.CancelledError:
         await asyncio.shield(_after_cancel(app, events, build))
         raise
     log.info("build finished", state=build.state.value, reason=build.reason)
     return build.state.value
+
+
+async def _clone_token(app: WorkerContext, build: Build) -> str:
+    """The App installation's token (or the personal token) for cloning private repositories."""
+    if app.github is None:
+        return ""
+    try:
+        return await asyncio.to_thread(app.github.clone_token, build.installation_id)
+    except Exception as exc:  # a public repository clones without one
+        log.warning("no clone token", error=str(exc))
+        return ""
 
 
 @contextlib.asynccontextmanager

@@ -21,6 +21,12 @@ def _parse_rewrites(raw: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _secret_value(env: Mapping[str, str], name: str) -> str:
+    """TINGLE_NAME, or the contents of the file TINGLE_NAME_FILE (for mounted secrets)."""
+    path = env.get(f"TINGLE_{name}_FILE", "")
+    return Path(path).read_text().strip() if path else env.get(f"TINGLE_{name}", "")
+
+
 @dataclass(frozen=True)
 class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -29,6 +35,10 @@ class Settings:
     github_api_url: str = "https://api.github.com"
     github_token: str = ""
     github_write_interval: float = 0.5
+    github_app_id: str = ""  # authenticate as a GitHub App (with the key below) instead of a token
+    github_app_private_key: str = ""  # PEM text (TINGLE_GITHUB_APP_PRIVATE_KEY or ..._FILE)
+    admin_token: str = ""  # who may cancel and restart builds in the web view
+    public_read: bool = True  # whether pages, logs and the API need signing in
     status_context: str = "tingle"
     clone_url_rewrites: tuple[tuple[str, str], ...] = ()
     workspace_root: Path = Path("/var/lib/tingle/workspaces")
@@ -72,6 +82,10 @@ class Settings:
                 get("GITHUB_WRITE_INTERVAL", str(defaults.github_write_interval))
             ),
             status_context=get("STATUS_CONTEXT", defaults.status_context),
+            github_app_id=get("GITHUB_APP_ID", ""),
+            github_app_private_key=_secret_value(env, "GITHUB_APP_PRIVATE_KEY"),
+            admin_token=_secret_value(env, "ADMIN_TOKEN"),
+            public_read=get("PUBLIC_READ", "true").lower() in ("1", "true", "yes"),
             clone_url_rewrites=_parse_rewrites(get("CLONE_URL_REWRITE", "")),
             workspace_root=Path(get("WORKSPACE_ROOT", str(defaults.workspace_root))),
             docker_network=get("DOCKER_NETWORK", defaults.docker_network),

@@ -13,7 +13,7 @@ from arq.constants import abort_jobs_ss
 
 from tingle.build import Build, BuildState
 from tingle.config import Settings
-from tingle.forge.reporter import StatusReporter, status_for
+from tingle.feedback import Feedback
 from tingle.queue import enqueue_build, job_id
 from tingle.store import BuildStore, CancelRequest
 
@@ -26,7 +26,7 @@ class Services(Protocol):
     settings: Settings
     queue: ArqRedis
     store: BuildStore
-    reporter: StatusReporter
+    feedback: Feedback
 
 
 async def queue_build(services: Services, build: Build) -> list[str]:
@@ -39,11 +39,7 @@ async def queue_build(services: Services, build: Build) -> list[str]:
 
 
 async def publish_status(services: Services, build: Build) -> None:
-    settings = services.settings
-    status = status_for(
-        build, context=settings.status_context, target_url=settings.build_url(build.id)
-    )
-    await services.reporter.publish(build, status)
+    await services.feedback.build_changed(build)
 
 
 async def supersede(services: Services, build: Build, older: list[str]) -> None:

@@ -49,6 +49,7 @@ class Janitor:
         due, self._missing_once = missing & self._missing_once, missing - self._missing_once
         reaped = [build_id for build_id in sorted(due) if await self._reap(build_id)]
         await self._remove_orphan_containers()
+        await self._app.feedback.publisher.sweep()  # feedback GitHub refused for a while
         return reaped
 
     async def _reap(self, build_id: str) -> bool:

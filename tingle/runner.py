@@ -116,7 +116,8 @@ class BuildRunner:
         if plan is None:
             return
         build.steps = [
-            StepRecord(name=step.name, image=getattr(step, "image", "")) for step in plan.steps
+            StepRecord(name=step.name, image=getattr(step, "image", ""), kind=step.kind)
+            for step in plan.steps
         ]
         await self._events.changed(build)
         await self._executor.setup(build.id, workspace)

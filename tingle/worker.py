@@ -1,4 +1,4 @@
-"""The arq worker: the composition root that wires store, reporter, templates, the Docker engine
+"""The arq worker: the composition root that wires store, feedback, templates, the Docker engine
 and the janitor around the build job."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from tingle.buildjob import MAX_ATTEMPTS, WorkerContext, run_build
 from tingle.config import Settings
 from tingle.executor import docker as docker_executor
 from tingle.executor.images import RegistryAuth
-from tingle.forge.factory import github_client
-from tingle.forge.reporter import StatusReporter
+from tingle.feedback import make_feedback
+from tingle.forge.factory import github_clients
 from tingle.janitor import Janitor
 from tingle.pipeline import load_templates
 from tingle.queue import RUN_BUILD, connect, redis_settings
@@ -50,10 +50,13 @@ def shipping_config(settings: Settings) -> ShippingConfig:
 def make_worker(settings: Settings, pool: ArqRedis, *, burst: bool = False) -> Worker:
     async def startup(ctx: dict[str, Any]) -> None:
         docker = docker_executor.connect()
+        store = BuildStore(pool, settings.key_prefix)
+        github = github_clients(settings)
         app = WorkerContext(
             settings=settings,
-            store=BuildStore(pool, settings.key_prefix),
-            reporter=StatusReporter(pool, github_client(settings), prefix=settings.key_prefix),
+            store=store,
+            feedback=make_feedback(pool, store, settings, github),
+            github=github,
             templates=load_templates(settings.templates_dir),
             docker=docker,
             name=f"{socket.gethostname()}:{os.getpid()}",
@@ -70,6 +73,9 @@ def make_worker(settings: Settings, pool: ArqRedis, *, burst: bool = False) -> W
             janitor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await janitor
+        app: WorkerContext | None = ctx.get("tingle")
+        if app is not None:
+            await app.feedback.publisher.drain()
 
     return Worker(
         # arq's own retry limit stays above ours, so the janitor ends a doomed build first.

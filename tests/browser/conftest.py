@@ -11,6 +11,7 @@ These tests fail (they do not skip) when either is missing.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.web.records import Records
+from tingle.config import Settings
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -33,10 +35,9 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 ADMIN_TOKEN = "browser-admin-token-0123456789"
 
 
-@pytest.fixture(autouse=True)
-def _web_access(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("TINGLE_PUBLIC_READ", raising=False)
-    monkeypatch.setenv("TINGLE_ADMIN_TOKEN", ADMIN_TOKEN)
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, admin_token=ADMIN_TOKEN, public_read=True)
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from tests.support.processes import start_worker, stop
 from tingle import control
 from tingle.config import Settings
 from tingle.executor.docker import BUILD_LABEL, INSTANCE_LABEL
-from tingle.forge.factory import github_client
-from tingle.forge.reporter import StatusReporter
+from tingle.feedback import Feedback, make_feedback
+from tingle.forge.factory import github_clients
 from tingle.queue import connect
 from tingle.store import BuildStore
 
@@ -34,7 +34,7 @@ class Services:
     settings: Settings
     queue: Any
     store: BuildStore
-    reporter: StatusReporter
+    feedback: Feedback
 
 
 def call(settings: Settings, action: Any, *args: Any) -> Any:
@@ -42,12 +42,13 @@ def call(settings: Settings, action: Any, *args: Any) -> Any:
 
     async def run() -> Any:
         pool = connect(settings.redis_url)
-        services = Services(
-            settings, pool, BuildStore(pool), StatusReporter(pool, github_client(settings))
-        )
+        store = BuildStore(pool)
+        feedback = make_feedback(pool, store, settings, github_clients(settings))
+        services = Services(settings, pool, store, feedback)
         try:
             return await action(services, *args)
         finally:
+            await feedback.publisher.drain()
             await pool.aclose()
 
     return asyncio.run(run())
@@ -132,6 +133,22 @@ def test_three_pushes_to_a_pull_request_leave_only_the_last_build(
         assert status["description"].endswith(f"cancelled: superseded by #{newer}")
         assert fake_github.statuses("octo/app", sha)[-1]["state"] == "error"
     fake_github.wait_for_status("octo/app", shas[2], "tingle", "success", timeout=10)
+    for sha in shas[:2]:  # every stage status of a cancelled build ends terminal too
+        latest = {s["context"]: s["state"] for s in fake_github.statuses("octo/app", sha)}
+        assert "pending" not in latest.values(), latest
+
+    # One comment on the pull request, edited in place, showing the last build.
+    wait_for(
+        lambda: any(
+            f"#{build_ids[2]}" in c["body"] and "passed" in c["body"]
+            for c in fake_github.comments("octo/app", 9)
+        ),
+        timeout=15,
+        what="the comment to show the last build",
+    )
+    assert len(fake_github.comments("octo/app", 9)) == 1
+    assert len(fake_github.requests_to("POST", "/repos/octo/app/issues/9/comments")) == 1
+    assert len(fake_github.requests_to("PATCH", "/repos/octo/app/issues/comments/*")) >= 2
 
 
 def test_pushes_to_other_branches_supersede_nothing(

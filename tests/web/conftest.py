@@ -1,17 +1,24 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tests.web.records import Records
+from tingle.config import Settings
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 
 
-@pytest.fixture(autouse=True)
-def _web_access_unset(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests start from the defaults (public reading, no admin token), whatever the shell has."""
-    monkeypatch.delenv("TINGLE_ADMIN_TOKEN", raising=False)
-    monkeypatch.delenv("TINGLE_PUBLIC_READ", raising=False)
+@pytest.fixture
+def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """The root settings, with the admin token when the test asks for `admin_token`, and
+    protected reading for tests marked `protected`."""
+    return dataclasses.replace(
+        settings,
+        admin_token=ADMIN_TOKEN if "admin_token" in request.fixturenames else "",
+        public_read=request.node.get_closest_marker("protected") is None,
+    )
 
 
 @pytest.fixture
@@ -20,7 +27,6 @@ def records(redis_url: str) -> Records:
 
 
 @pytest.fixture
-def admin_token(monkeypatch: pytest.MonkeyPatch) -> str:
-    """Sets TINGLE_ADMIN_TOKEN (read per request by tingle.web.auth) for this test."""
-    monkeypatch.setenv("TINGLE_ADMIN_TOKEN", ADMIN_TOKEN)
+def admin_token() -> str:
+    """The admin token the web app of this test accepts (see `settings`)."""
     return ADMIN_TOKEN

@@ -119,10 +119,8 @@ def test_next_after_sign_in_stays_on_this_site(web: str, admin_token: str) -> No
         assert response.headers["location"] == "/"
 
 
-def test_protected_reading(
-    web: str, records: Records, admin_token: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TINGLE_PUBLIC_READ", "false")
+@pytest.mark.protected
+def test_protected_reading(web: str, records: Records, admin_token: str) -> None:
     records.save(make_build("604"))
     records.append("604", 0, ["secret-free line"])
     page = httpx.get(f"{web}/builds/604", timeout=10)

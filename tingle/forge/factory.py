@@ -1,19 +1,36 @@
-"""Which GitHub client the settings ask for: one place for the web app and the worker."""
+"""Which GitHub clients the settings ask for: one place for the web app and the worker."""
 
 from __future__ import annotations
 
 from tingle.config import Settings
-from tingle.forge.github import GitHubClient, PyGithubClient
+from tingle.forge.auth import GitHubApp, GitHubClients
+from tingle.forge.github import Credentials, GitHubClient, PyGithubClient
 
 
-def github_client(settings: Settings) -> GitHubClient | None:
-    """None when no credentials are set: builds still run, and statuses wait in Redis."""
-    if not settings.github_token:
+def github_clients(settings: Settings) -> GitHubClients | None:
+    """None when no credentials are set: builds still run, and feedback waits in Redis."""
+    app = None
+    if settings.github_app_id and settings.github_app_private_key:
+        app = GitHubApp(
+            app_id=settings.github_app_id,
+            private_key=settings.github_app_private_key,
+            base_url=settings.github_api_url,
+        )
+    if app is None and not settings.github_token:
         return None
-    return PyGithubClient(
+
+    def make_client(credentials: Credentials) -> GitHubClient:
+        return PyGithubClient(
+            credentials=credentials,
+            base_url=settings.github_api_url,
+            seconds_between_writes=settings.github_write_interval,
+            # Writes are spaced already; spacing reads too would only delay the next status.
+            seconds_between_requests=0.0,
+        )
+
+    return GitHubClients(
+        token=settings.github_token or None,
+        app=app,
         base_url=settings.github_api_url,
-        token=settings.github_token,
-        seconds_between_writes=settings.github_write_interval,
-        # Writes are spaced already; spacing reads too would only delay the next build's status.
-        seconds_between_requests=0.0,
+        make_client=make_client,
     )

@@ -12,8 +12,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from tingle.config import Settings
-from tingle.forge.factory import github_client
-from tingle.forge.reporter import StatusReporter
+from tingle.feedback import make_feedback
+from tingle.forge.factory import github_clients
 from tingle.queue import connect
 from tingle.store import BuildStore
 from tingle.web import actions, api, badge, buildpage, logapi, pages, signin, sse
@@ -69,16 +69,13 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         pool = connect(settings.redis_url)
-        client = github_client(settings)
-        app.state.tingle = AppState(
-            settings=settings,
-            queue=pool,
-            store=BuildStore(pool, settings.key_prefix),
-            reporter=StatusReporter(pool, client, prefix=settings.key_prefix),
-        )
+        store = BuildStore(pool, settings.key_prefix)
+        feedback = make_feedback(pool, store, settings, github_clients(settings))
+        app.state.tingle = AppState(settings=settings, queue=pool, store=store, feedback=feedback)
         try:
             yield
         finally:
+            await feedback.publisher.drain()
             await pool.aclose()
 
     return Starlette(

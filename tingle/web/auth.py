@@ -7,16 +7,12 @@
 - A request authenticated by cookie that changes something must come from our own pages (its
   `Origin` is ours): with the cookie also `SameSite=Lax`, another site cannot make a signed-in
   browser cancel builds.
-
-The two settings are read from `Settings` when it has them (`admin_token`, `public_read`), else
-from the environment.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -40,12 +36,7 @@ class Access:
 
     @classmethod
     def of(cls, settings: Settings) -> Access:
-        token = getattr(settings, "admin_token", None) or os.environ.get("TINGLE_ADMIN_TOKEN", "")
-        public = getattr(settings, "public_read", None)
-        if public is None:
-            raw = os.environ.get("TINGLE_PUBLIC_READ", "true").strip().lower()
-            public = raw not in ("0", "false", "no", "off")
-        return cls(admin_token=str(token), public_read=bool(public))
+        return cls(admin_token=settings.admin_token, public_read=settings.public_read)
 
 
 def access(request: Request) -> Access:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from arq.connections import ArqRedis
 
 from tingle.config import Settings
-from tingle.forge.reporter import StatusReporter
+from tingle.feedback import Feedback
 from tingle.store import BuildStore
 
 
@@ -16,4 +16,4 @@ class AppState:
     settings: Settings
     queue: ArqRedis
     store: BuildStore
-    reporter: StatusReporter
+    feedback: Feedback
