@@ -13,6 +13,11 @@ request is recorded. Implemented, with GitHub's validation rules and error shape
   seconds and are refused with 401 "Bad credentials" once expired or revoked.
 - Rate limits: every answer carries `X-RateLimit-*` headers counting down from `rate_limit`;
   at zero GitHub's primary rate-limit 403.
+- Webhook deliveries of repository hooks and the App's hook: `GET .../deliveries` (newest first,
+  `per_page` and `cursor`, a `Link` header) and `POST .../deliveries/{id}/attempts`, which answers
+  202 and then really re-sends the delivery, signed, to the URL set with `set_hook_target`, as
+  GitHub does. `deliver` sends a new delivery, `add_delivery` records one as if it had been sent.
+  `GET /repos/{o}/{r}/installation` (App JWT) names the App's first installation.
 
 Anything else answers GitHub's JSON 404. `fail_next` injects faults.
 """
@@ -20,21 +25,26 @@ Anything else answers GitHub's JSON 404. `fail_next` injects faults.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import hmac
 import json
 import math
 import secrets
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 import jwt
 import uvicorn
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -96,6 +106,46 @@ class InstallationTokenRecord:
     @property
     def expired(self) -> bool:
         return time.time() >= self.expires_at
+
+
+HookKey = tuple[str, int] | None  # (repository, hook id), or None for the GitHub App's hook
+
+
+@dataclass(frozen=True)
+class HookTarget:
+    url: str  # where the hook posts: Tingle's `/webhooks/github`
+    secret: str  # the hook's secret, for X-Hub-Signature-256
+
+
+@dataclass
+class HookDelivery:
+    """One attempt at delivering an event, as GitHub keeps it for its deliveries API."""
+
+    id: int
+    guid: str  # X-GitHub-Delivery, the same for every attempt of one event
+    event: str
+    action: str | None
+    body: bytes
+    hook: HookKey
+    status_code: int = 0  # 0: no answer (connection refused, timeout)
+    redelivery: bool = False
+    delivered_at: float = 0.0  # seconds since the epoch
+
+    def summary(self) -> dict[str, Any]:
+        ok = 200 <= self.status_code < 300
+        return {
+            "id": self.id,
+            "guid": self.guid,
+            "delivered_at": _iso(self.delivered_at),
+            "redelivery": self.redelivery,
+            "duration": 0.05,
+            "status": "OK" if ok else f"Invalid HTTP Response: {self.status_code}",
+            "status_code": self.status_code,
+            "event": self.event,
+            "action": self.action,
+            "installation_id": None,
+            "repository_id": None,
+        }
 
 
 def _now() -> str:
@@ -187,6 +237,9 @@ class FakeGitHub:
             self._installation_tokens: dict[str, InstallationTokenRecord] = {}
             self.rate_limit_remaining = RATE_LIMIT
             self.rate_limit_reset = int(time.time()) + 3600
+            self._hook_deliveries: list[HookDelivery] = []
+            self._hook_targets: dict[HookKey, HookTarget] = {}
+            self._resending = 0
 
     def register_app(
         self, app_id: int | str, public_key_pem: str | bytes, installations: Iterable[int]
@@ -227,6 +280,79 @@ class FakeGitHub:
         fault_body = {"message": f"fault injected: {status}"} if body is None else body
         with self._lock:
             self._faults.append(_Fault(n, status, method, path, fault_body, dict(headers or {})))
+
+    # --- webhook deliveries ----------------------------------------------------------------------
+
+    def set_hook_target(self, url: str, secret: str, hook: HookKey = None) -> None:
+        """Where `hook` (a repository's `(repo, hook_id)`, or None: the App's) posts deliveries."""
+        with self._lock:
+            self._hook_targets[hook] = HookTarget(url, secret)
+
+    def add_delivery(
+        self,
+        guid: str,
+        event: str,
+        status_code: int,
+        payload: Mapping[str, Any] | bytes,
+        *,
+        hook: HookKey = None,
+        age: float = 0.0,
+        redelivery: bool = False,
+    ) -> HookDelivery:
+        """Record a delivery attempt made `age` seconds ago that got `status_code`, as if sent."""
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        action = payload.get("action") if isinstance(payload, Mapping) else None
+        delivery = HookDelivery(
+            id=self._new_id(), guid=guid, event=event, body=body, hook=hook,
+            action=action if isinstance(action, str) else None, status_code=status_code,
+            redelivery=redelivery, delivered_at=time.time() - age,
+        )  # fmt: skip
+        with self._lock:
+            self._hook_deliveries.append(delivery)
+        return delivery
+
+    def deliver(
+        self,
+        event: str,
+        payload: Mapping[str, Any] | bytes,
+        *,
+        hook: HookKey = None,
+        guid: str | None = None,
+        timeout: float = 10.0,
+    ) -> HookDelivery:
+        """Send a new delivery to the hook's target now, and record what came of it."""
+        delivery = self.add_delivery(guid or str(uuid.uuid4()), event, 0, payload, hook=hook)
+        target = self._hook_target(hook)
+        if target is not None:
+            try:
+                response = httpx.post(
+                    target.url, content=delivery.body, headers=_hook_headers(delivery, target),
+                    timeout=timeout,
+                )  # fmt: skip
+                delivery.status_code = response.status_code
+            except httpx.TransportError:
+                delivery.status_code = 0
+        return delivery
+
+    def hook_deliveries(self, hook: HookKey = None) -> list[HookDelivery]:
+        """Every attempt recorded for `hook`, oldest first."""
+        with self._lock:
+            return [d for d in self._hook_deliveries if d.hook == hook]
+
+    def wait_for_redeliveries(self, timeout: float = 10.0) -> None:
+        """Wait until every redelivery asked for so far has been sent and its answer recorded."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                if self._resending == 0:
+                    return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"redeliveries still being sent after {timeout}s")
+            time.sleep(0.01)
+
+    def _hook_target(self, hook: HookKey) -> HookTarget | None:
+        with self._lock:
+            return self._hook_targets.get(hook)
 
     def reset_requests(self) -> None:
         """Forget the requests recorded so far (and nothing else)."""
@@ -307,6 +433,20 @@ class FakeGitHub:
             route(
                 "/app/installations/{id:int}/access_tokens",
                 self._create_installation_token,
+                ["POST"],
+                auth=self._not_app,
+            ),
+            route(repo + "/installation", self._repo_installation, ["GET"], auth=self._not_app),
+            route(repo + "/hooks/{hook_id:int}/deliveries", self._list_deliveries, ["GET"]),
+            route(
+                repo + "/hooks/{hook_id:int}/deliveries/{delivery_id:int}/attempts",
+                self._redeliver,
+                ["POST"],
+            ),
+            route("/app/hook/deliveries", self._list_deliveries, ["GET"], auth=self._not_app),
+            route(
+                "/app/hook/deliveries/{delivery_id:int}/attempts",
+                self._redeliver,
                 ["POST"],
                 auth=self._not_app,
             ),
@@ -575,6 +715,67 @@ class FakeGitHub:
         }
         return JSONResponse(body, status_code=201)
 
+    async def _repo_installation(self, request: Request, payload: Any) -> Response:
+        with self._lock:
+            app = self._registered_app
+        if app is None or not app.installations:
+            return _error(404, "Not Found")
+        return JSONResponse({"id": min(app.installations), "app_id": int(app.app_id)})
+
+    async def _list_deliveries(self, request: Request, payload: Any) -> Response:
+        hook = _hook_key(request)
+        newest_first = sorted(
+            self.hook_deliveries(hook), key=lambda d: (d.delivered_at, d.id), reverse=True
+        )
+        try:
+            per_page = min(100, max(1, int(request.query_params.get("per_page", 30))))
+            cursor = request.query_params.get("cursor")
+            after = int(cursor.removeprefix("v1_")) if cursor else None
+        except ValueError:
+            return _error(422, "Invalid request")
+        start = 0
+        if after is not None:  # the page after the delivery the cursor names
+            start = next((i + 1 for i, d in enumerate(newest_first) if d.id == after), 0)
+        page = newest_first[start : start + per_page]
+        response = JSONResponse([d.summary() for d in page])
+        if start + per_page < len(newest_first):
+            query = urlencode({"per_page": per_page, "cursor": f"v1_{page[-1].id}"})
+            response.headers["Link"] = f'<{request.url.replace(query=query)}>; rel="next"'
+        return response
+
+    async def _redeliver(self, request: Request, payload: Any) -> Response:
+        hook, delivery_id = _hook_key(request), request.path_params["delivery_id"]
+        original = next((d for d in self.hook_deliveries(hook) if d.id == delivery_id), None)
+        if original is None:
+            return _error(404, "Not Found")
+        with self._lock:
+            self._resending += 1
+        # GitHub answers at once and delivers afterwards, with the same guid.
+        return JSONResponse({}, status_code=202, background=BackgroundTask(self._resend, original))
+
+    async def _resend(self, original: HookDelivery) -> None:
+        try:
+            again = HookDelivery(
+                id=self._new_id(), guid=original.guid, event=original.event,
+                action=original.action, body=original.body, hook=original.hook,
+                redelivery=True, delivered_at=time.time(),
+            )  # fmt: skip
+            target = self._hook_target(original.hook)
+            if target is not None:
+                try:
+                    async with httpx.AsyncClient(timeout=10.0) as client:
+                        response = await client.post(
+                            target.url, content=again.body, headers=_hook_headers(again, target)
+                        )
+                    again.status_code = response.status_code
+                except httpx.TransportError:
+                    again.status_code = 0
+            with self._lock:
+                self._hook_deliveries.append(again)
+        finally:
+            with self._lock:
+                self._resending -= 1
+
     async def _get_comment(self, request: Request, payload: Any) -> Response:
         comment = self._find_comment(request)
         return _error(404, "Not Found") if comment is None else JSONResponse(_public(comment))
@@ -599,6 +800,27 @@ class FakeGitHub:
         if comment is None or comment["_repo"] != f"{params['owner']}/{params['repo']}":
             return None
         return comment
+
+
+def _hook_key(request: Request) -> HookKey:
+    params = request.path_params
+    if "hook_id" not in params:
+        return None
+    return f"{params['owner']}/{params['repo']}", int(params["hook_id"])
+
+
+def _hook_headers(delivery: HookDelivery, target: HookTarget) -> dict[str, str]:
+    digest = hmac.new(target.secret.encode(), delivery.body, hashlib.sha256).hexdigest()
+    headers = {
+        "X-GitHub-Event": delivery.event,
+        "X-GitHub-Delivery": delivery.guid,
+        "X-Hub-Signature-256": f"sha256={digest}",
+        "Content-Type": "application/json",
+        "User-Agent": "GitHub-Hookshot/fake",
+    }
+    if delivery.hook is not None:
+        headers["X-GitHub-Hook-ID"] = str(delivery.hook[1])
+    return headers
 
 
 def _check_comment_body(payload: Any) -> Response | None:
