@@ -26,8 +26,6 @@ from tingle.store import BuildStore
 
 log = structlog.get_logger(__name__)
 
-HEARTBEAT_SECONDS = 5.0
-HEARTBEAT_TTL_SECONDS = 20
 MAX_ATTEMPTS = 3  # runs of one build that may die with their worker before it ends in error
 REDIS_RETRY_SECONDS = 60.0  # how long a build waits out a Redis restart before giving up
 
@@ -95,21 +93,26 @@ async def run_build(ctx: dict[str, Any], build_id: str) -> str:
     try:
         if build.state.terminal:  # finished by an earlier attempt: never run a build twice
             return build.state.value
-        events = RecordingEvents(app)
-        if await app.store.cancel_request(build.id):  # cancelled before a worker picked it up
-            await _after_cancel(app, events, build)
-            return build.state.value
-        if build.state is BuildState.RUNNING:  # an earlier attempt died mid-build
-            log.warning("restarting a build whose worker died", previous_worker=build.worker)
-            await asyncio.to_thread(
-                docker_executor.remove_build_containers, app.docker, build.id, app.settings.instance
-            )
-            await app.store.delete_logs(build.id, len(build.steps))
-        build.worker, build.attempts = app.name, build.attempts + 1
+        # From here on the janitor can tell this worker is alive and has the build.
         async with _heartbeat(app, build.id):
-            return await _run(app, events, build)
+            return await _start(app, build)
     finally:
         structlog.contextvars.unbind_contextvars("build_id", "repo", "delivery_id")
+
+
+async def _start(app: WorkerContext, build: Build) -> str:
+    events = RecordingEvents(app)
+    if await app.store.cancel_request(build.id):  # cancelled before a worker picked it up
+        await _after_cancel(app, events, build)
+        return build.state.value
+    if build.state is BuildState.RUNNING:  # an earlier attempt died mid-build
+        log.warning("restarting a build whose worker died", previous_worker=build.worker)
+        await asyncio.to_thread(
+            docker_executor.remove_build_containers, app.docker, build.id, app.settings.instance
+        )
+        await app.store.delete_logs(build.id, len(build.steps))
+    build.worker, build.attempts = app.name, build.attempts + 1
+    return await _run(app, events, build)
 
 
 async def _run(app: WorkerContext, events: RecordingEvents, build: Build) -> str:
@@ -166,11 +169,11 @@ async def _heartbeat(app: WorkerContext, build_id: str) -> AsyncIterator[None]:
     async def beat() -> None:
         while True:
             with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
-                await app.store.heartbeat(build_id, app.name, HEARTBEAT_TTL_SECONDS)
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+                await app.store.heartbeat(build_id, app.name, ttl)
+            await asyncio.sleep(app.settings.heartbeat_seconds)
 
-    await with_redis_retry(lambda: app.store.mark_running(build_id))
-    await with_redis_retry(lambda: app.store.heartbeat(build_id, app.name, HEARTBEAT_TTL_SECONDS))
+    ttl = app.settings.heartbeat_ttl_seconds
+    await with_redis_retry(lambda: app.store.heartbeat(build_id, app.name, ttl))
     task = asyncio.create_task(beat())
     try:
         yield
@@ -178,7 +181,7 @@ async def _heartbeat(app: WorkerContext, build_id: str) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        await asyncio.shield(with_redis_retry(lambda: app.store.mark_stopped(build_id)))
+        await asyncio.shield(with_redis_retry(lambda: app.store.clear_heartbeat(build_id)))
 
 
 async def _after_cancel(app: WorkerContext, events: RecordingEvents, build: Build) -> None:

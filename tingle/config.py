@@ -61,6 +61,9 @@ class Settings:
     supersede: bool = True  # a newer push to a branch or pull request cancels older builds
     supersede_except: frozenset[str] = frozenset()  # repositories that keep every build
     shutdown_grace_seconds: int = 60
+    heartbeat_seconds: float = 5.0  # how often a running build says it is alive
+    heartbeat_ttl_seconds: int = 20  # silence after which its worker is taken for dead
+    janitor_seconds: float = 10.0  # how often each worker looks for builds of dead workers
     log_format: str = "auto"  # auto | json | console
     key_prefix: str = "tingle"
 
@@ -109,6 +112,9 @@ class Settings:
             step_memory=get("STEP_MEMORY", ""),
             step_cpus=float(get("STEP_CPUS", "0")),
             step_log_limit=int(get("STEP_LOG_LIMIT", str(defaults.step_log_limit))),
+            heartbeat_seconds=float(get("HEARTBEAT", str(defaults.heartbeat_seconds))),
+            heartbeat_ttl_seconds=int(get("HEARTBEAT_TTL", str(defaults.heartbeat_ttl_seconds))),
+            janitor_seconds=float(get("JANITOR_INTERVAL", str(defaults.janitor_seconds))),
             log_format=get("LOG_FORMAT", defaults.log_format),
             key_prefix=get("KEY_PREFIX", defaults.key_prefix),
         )

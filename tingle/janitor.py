@@ -14,43 +14,60 @@ from typing import Any
 
 import structlog
 from arq.connections import ArqRedis
-from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
+from arq.constants import (
+    in_progress_key_prefix,
+    job_key_prefix,
+    result_key_prefix,
+    retry_key_prefix,
+)
 from redis.exceptions import RedisError
 
 from tingle.build import BuildState
 from tingle.buildjob import MAX_ATTEMPTS, RecordingEvents, WorkerContext
 from tingle.executor import docker as docker_executor
-from tingle.queue import job_id
+from tingle.queue import enqueue_build, job_id
 from tingle.runner import finish
 
 log = structlog.get_logger(__name__)
-
-JANITOR_INTERVAL_SECONDS = 10.0
 
 
 class Janitor:
     def __init__(self, app: WorkerContext, queue: ArqRedis) -> None:
         self._app = app
         self._queue = queue
-        self._missing_once: set[str] = set()
+        self._suspect: set[str] = set()  # looked lost on the last pass
 
-    async def run_forever(self, interval: float = JANITOR_INTERVAL_SECONDS) -> None:
+    async def run_forever(self) -> None:
         while True:
             try:
                 await self.sweep()
             except (RedisError, OSError) as exc:
                 log.warning("janitor pass failed", error=str(exc))
-            await asyncio.sleep(interval)
+            except Exception:  # a janitor that dies leaves lost builds lost: keep going
+                log.exception("janitor pass crashed")
+            await asyncio.sleep(self._app.settings.janitor_seconds)
 
     async def sweep(self) -> list[str]:
-        """One pass; returns the ids of the builds it handed back or ended."""
-        store = self._app.store
-        missing = {b for b in await store.running_builds() if not await store.is_alive(b)}
-        due, self._missing_once = missing & self._missing_once, missing - self._missing_once
+        """One pass over the unfinished builds; returns the ids it handed back or ended."""
+        lost = {b for b in await self._app.store.active_builds() if await self._lost(b)}
+        due, self._suspect = lost & self._suspect, lost
         reaped = [build_id for build_id in sorted(due) if await self._reap(build_id)]
         await self._remove_orphan_containers()
         await self._app.feedback.publisher.sweep()  # feedback GitHub refused for a while
         return reaped
+
+    async def _lost(self, build_id: str) -> bool:
+        """Picked up or running without a heartbeat, or queued without an arq job to run it."""
+        store = self._app.store
+        build = await store.get(build_id)
+        if build is None or build.state.terminal:
+            await store.forget_active(build_id)
+            return False
+        job = job_id(build_id)
+        picked = bool(await self._queue.exists(in_progress_key_prefix + job))
+        if build.state is BuildState.RUNNING or picked:  # a worker has it: is that one alive?
+            return not await store.is_alive(build_id)
+        return await self._queue.zscore(self._app.settings.queue_name, job) is None
 
     async def _reap(self, build_id: str) -> bool:
         store = self._app.store
@@ -58,21 +75,20 @@ class Janitor:
         if not await lock.acquire(blocking=False):
             return False
         try:
+            if not await self._lost(build_id):  # looked again under the lock
+                return False
             build = await store.get(build_id)
-            if build is None or build.state.terminal:
-                await store.mark_stopped(build_id)
-                return False
-            if await store.is_alive(build_id):
-                return False
+            assert build is not None
             events = RecordingEvents(self._app)
             await store.delete_logs(build.id, len(build.steps))
             cancel = await store.cancel_request(build_id)
             if cancel is None and build.attempts < MAX_ATTEMPTS:
                 lost = build.worker
+                if build.state is BuildState.RUNNING:
+                    build.reason = f"worker {lost} stopped answering; running again"
                 build.state, build.steps, build.worker = BuildState.QUEUED, [], None
-                build.reason = f"worker {lost} stopped answering; running again"
                 await events.changed(build)
-                await self._queue.delete(in_progress_key_prefix + job_id(build_id))  # arq reruns
+                await self._requeue(build_id)
                 log.warning("build handed back by the janitor", build_id=build_id, worker=lost)
             else:
                 reason = (
@@ -84,17 +100,23 @@ class Janitor:
                 await events.changed(build)
                 await self._forget_job(build_id)
                 log.error("build ended by the janitor", build_id=build_id, reason=reason)
-            await store.mark_stopped(build_id)
             return True
         finally:
             with contextlib.suppress(RedisError):
                 await lock.release()
 
+    async def _requeue(self, build_id: str) -> None:
+        """A fresh arq job for the build, whatever arq remembers of the old one."""
+        await self._forget_job(build_id)
+        await enqueue_build(self._queue, build_id, self._app.settings.queue_name)
+
     async def _forget_job(self, build_id: str) -> None:
         job = job_id(build_id)
+        keys = [prefix + job for prefix in (in_progress_key_prefix, job_key_prefix,
+                                            retry_key_prefix, result_key_prefix)]  # fmt: skip
         async with self._queue.pipeline(transaction=True) as pipe:
             pipe.zrem(self._app.settings.queue_name, job)
-            pipe.delete(in_progress_key_prefix + job, job_key_prefix + job, retry_key_prefix + job)
+            pipe.delete(*keys)
             await pipe.execute()
 
     async def _remove_orphan_containers(self) -> None:

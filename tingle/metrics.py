@@ -8,13 +8,15 @@ Each process serves its own metrics and Prometheus scrapes each one:
 
 Why not have the workers push their counts into Redis for the web app to show:
 - Prometheus' counters and histograms are per process by design: `rate()` copes with a worker
-  restarting, and a worker that dies takes its series with it. Summed in Redis, the bench's
+  restarting, and a worker that dies takes its series with it. Summed in Redis, the duration
   histograms would have to be merged by us, and a dead worker's counts would linger or vanish.
 - Redis is the one shared store, on every webhook's and every log line's path. A write per
   observation would put load there; a scrape of a worker costs nothing until someone scrapes.
 - Workers run on many machines; one port each is the smallest need, and Prometheus finds them as it
   finds any replicas (DNS service discovery for `compose --scale worker=N`, pods on Kubernetes).
-  The same listener gives orchestrators the worker's health and readiness.
+  The same listener gives orchestrators the worker's health and readiness. (Several workers on
+  one host, outside containers, need a port each.)
+The queue gauges are the web app's alone: the queue is shared, and one exposition of it is enough.
 `tingle up` runs the web app and a worker in one process: they share this module's registry, so
 the web app's `/metrics` shows both, and no worker port is opened.
 

@@ -9,7 +9,7 @@ Keys (all under the configured prefix, `tingle` by default):
 - `log:{id}:{step}`       a Redis stream per step; each entry holds consecutive lines
 - `cancel:{id}`           set when someone asked to cancel a build, with the reason
 - `lane:{repo}:{lane}`    recent builds of one branch or pull request, which newer ones supersede
-- `running`, `alive:{id}` builds a worker is running, and each one's heartbeat (short expiry)
+- `active`, `alive:{id}`  builds not finished yet, and a running one's heartbeat (short expiry)
 """
 
 from __future__ import annotations
@@ -81,6 +81,10 @@ class BuildStore:
             pipe.zadd(self.key("builds"), {build.id: build.created_at})
             pipe.zadd(self.key("repo", build.repo, "builds"), {build.id: build.created_at})
             pipe.zadd(self.key("repos"), {build.repo: build.created_at})
+            if build.state.terminal:
+                pipe.srem(self.key("active"), build.id)
+            else:
+                pipe.sadd(self.key("active"), build.id)
             await pipe.execute()
 
     async def get(self, build_id: str) -> Build | None:
@@ -150,18 +154,16 @@ class BuildStore:
     async def is_alive(self, build_id: str) -> bool:
         return bool(await self.redis.exists(self.key("alive", build_id)))
 
-    async def mark_running(self, build_id: str) -> None:
-        await self.redis.sadd(self.key("running"), build_id)  # type: ignore[misc]
+    async def clear_heartbeat(self, build_id: str) -> None:
+        await self.redis.delete(self.key("alive", build_id))
 
-    async def mark_stopped(self, build_id: str) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.srem(self.key("running"), build_id)
-            pipe.delete(self.key("alive", build_id))
-            await pipe.execute()
-
-    async def running_builds(self) -> list[str]:
-        members = await self.redis.smembers(self.key("running"))  # type: ignore[misc]
+    async def active_builds(self) -> list[str]:
+        """Builds not finished yet (queued or running), for the janitor."""
+        members = await self.redis.smembers(self.key("active"))  # type: ignore[misc]
         return sorted(_text(m) for m in members)
+
+    async def forget_active(self, build_id: str) -> None:
+        await self.redis.srem(self.key("active"), build_id)  # type: ignore[misc]
 
     async def log_text(self, build_id: str, step_index: int) -> str:
         return "\n".join(chunk.text for chunk in await self.read_log(build_id, step_index))
