@@ -185,3 +185,15 @@ def test_redis_down_answers_503_then_recovers(settings: Settings, tmp_path: Any)
             assert queued_jobs(local) == 1
     finally:
         private.stop()
+
+
+def test_the_build_info_schema_is_served_for_editors(web: str) -> None:
+    import httpx
+
+    from tingle.pipeline.schema import schema_json
+
+    response = httpx.get(f"{web}/schema/build-info.v2.json", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/schema+json")
+    assert response.json() == json.loads(schema_json())
+    assert response.json()["properties"]["version"]

@@ -14,12 +14,18 @@ from starlette.staticfiles import StaticFiles
 from tingle.config import Settings
 from tingle.feedback import make_feedback
 from tingle.forge.factory import github_clients
+from tingle.pipeline.schema import schema_json
 from tingle.queue import connect
 from tingle.store import BuildStore
 from tingle.web import actions, api, badge, buildpage, logapi, pages, signin, sse
 from tingle.web.layout import STATIC_DIR
 from tingle.web.state import AppState
 from tingle.web.webhooks import github_webhook
+
+
+async def build_info_schema(request: Request) -> Response:
+    """The JSON Schema of build-info.yaml v2, for editors (yaml-language-server: $schema=...)."""
+    return Response(schema_json(), media_type="application/schema+json")
 
 
 async def healthz(request: Request) -> Response:
@@ -82,6 +88,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             Route("/webhooks/github", github_webhook, methods=["POST"]),
             *web_view_routes(),
+            Route("/schema/build-info.v2.json", build_info_schema),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
