@@ -35,6 +35,7 @@ from tingle.reconcile import (
     Reconciler,
     Report,
 )
+from tingle.store import BuildStore
 
 _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _HEADERS = {
@@ -106,8 +107,6 @@ def _delivery(delivery: Delivery) -> str:
 async def run(
     settings: Settings, hook: Hook, since_hours: float = 72.0, *, dry_run: bool = False
 ) -> Report:
-    from tingle.store import BuildStore
-
     app = _app(settings)
     redis = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=5)
     try:
@@ -185,4 +184,7 @@ async def _installation_id(http: httpx.AsyncClient, hook: Hook, jwt: Authorizati
         raise GitHubError.answered(
             what, response.status_code, response.headers, response.text[:200]
         )
-    return int(response.json()["id"])
+    try:
+        return int(response.json()["id"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise GitHubError(f"GitHub named no installation for {repo_path}: {exc}") from exc
