@@ -35,6 +35,19 @@ class DataInfo:
         return tuple(workflow.id for workflow in self.workflows)
 
 
+MAX_BYTES = 1024 * 1024  # as for build-info.yaml
+# libyaml's safe loader when PyYAML has it: several times faster on large files.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _load(text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_LOADER)  # a safe loader
+    except yaml.YAMLError:
+        # Parse again with the pure-Python loader, slower but exact about where the error is.
+        return yaml.safe_load(text)
+
+
 class DataInfoError(ValueError):
     def __init__(self, filename: str, problems: list[str]) -> None:
         self.filename = filename
@@ -43,14 +56,18 @@ class DataInfoError(ValueError):
 
 
 def parse_data_info(text: str, filename: str = "data-info.yaml") -> DataInfo:
+    if len(text.encode(errors="replace")) > MAX_BYTES:
+        raise DataInfoError(filename, [f"larger than {MAX_BYTES} bytes; refused"])
     try:
-        root = yaml.safe_load(text)
+        root = _load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         raise DataInfoError(
             filename, [f"{where}not valid YAML ({exc.__class__.__name__})"]
         ) from exc
+    except (ValueError, RecursionError) as exc:  # a huge int, a 13th month, absurd nesting
+        raise DataInfoError(filename, [f"not usable YAML: {type(exc).__name__}"]) from exc
     problems: list[str] = []
     workflows = _workflows(root, problems)
     if problems:

@@ -135,7 +135,10 @@ class _Converter:
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, depth, path)
         resolve = _RESOLVE.get(node.tag)
-        value = resolve(node) if resolve else str(node.value)
+        try:
+            value = resolve(node) if resolve else str(node.value)
+        except ValueError as exc:  # e.g. an int of over 4300 digits, a 13th month
+            raise _BudgetExceeded(mark_of(node), f"not a usable value: {exc}") from exc
         return Scalar(value, str(node.value), mark_of(node))
 
     def _mapping(self, node: yaml.MappingNode, depth: int, path: str) -> Map:
