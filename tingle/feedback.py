@@ -37,6 +37,8 @@ class Feedback:
         target = Target(build.id, build.repo, build.sha, build.installation_id, build.pr_number)
         url = self._settings.build_url(build.id)
         statuses = commit_statuses(build, context=self._settings.status_context, target_url=url)
+        if build.state.terminal:
+            statuses += await self._orphaned_stages(build, statuses, url)
         changed = [s for s in statuses if self._shown.get((build.id, s.context)) != s]
         if changed:
             await self.publisher.publish_statuses(target, changed)
@@ -49,6 +51,16 @@ class Feedback:
             self._commented.pop(build.id, None)
             for status in statuses:
                 self._shown.pop((build.id, status.context), None)
+
+    async def _orphaned_stages(
+        self, build: Build, statuses: list[CommitStatus], url: str
+    ) -> list[CommitStatus]:
+        """Stages an earlier attempt showed that this one never reached (a build handed back, then
+        ended before compiling): they must not stay pending."""
+        shown = await self.publisher.contexts(build.id)
+        missing = sorted(shown - {s.context for s in statuses})
+        text = f"not run: the build {build.state.value}"
+        return [CommitStatus("error", f"{c.rsplit('/', 1)[-1]}: {text}", url, c) for c in missing]
 
     async def _comment(self, build: Build, url: str) -> str:
         failing = next(

@@ -145,3 +145,31 @@ def test_a_status_github_refused_for_a_while_catches_up(
     asyncio.run(scenario())
     [status] = fake_github.statuses("octo/app", "c" * 40)
     assert status["state"] == "success"
+
+
+def test_a_stage_shown_by_an_earlier_attempt_ends_terminal(
+    settings: Settings, redis_url: str, fake_github: Any
+) -> None:
+    """An attempt published `tingle/test` pending; the build was handed back (its steps reset)
+    and then ended in error before a new attempt compiled: the stage must not stay pending."""
+    from tingle.build import StepRecord, StepState
+
+    sha = "d" * 40
+
+    async def scenario() -> None:
+        pool = connect(redis_url)
+        store = BuildStore(pool)
+        first = make_feedback(pool, store, settings, github_clients(settings))
+        build = Build(id="88", repo="octo/app", sha=sha, ref="refs/heads/main", event="push",
+                      clone_url="", state=BuildState.RUNNING,
+                      steps=[StepRecord("test", state=StepState.RUNNING)])  # fmt: skip
+        await first.build_changed(build)
+        await first.publisher.drain()
+        later = make_feedback(pool, store, settings, github_clients(settings))  # another worker
+        build.steps, build.state, build.reason = [], BuildState.ERROR, "its worker died 3 times"
+        await later.build_changed(build)
+        await later.publisher.drain()
+        await pool.aclose()
+
+    asyncio.run(scenario())
+    assert latest(fake_github, "octo/app", sha) == {"tingle": "error", "tingle/test": "error"}

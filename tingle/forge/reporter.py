@@ -53,10 +53,19 @@ class FeedbackPublisher:
 
     async def publish_statuses(self, target: Target, statuses: list[CommitStatus]) -> None:
         """Make `statuses` the ones GitHub should show; post them in the background."""
+        if statuses:
+            contexts = self._key("contexts", target.build_id)
+            await self._redis.sadd(contexts, *(s.context for s in statuses))  # type: ignore[misc]
+            await self._redis.expire(contexts, KEY_TTL_SECONDS)
         for status in statuses:
             key = self._key("status", target.build_id, status.context)
             desired = {"kind": "status", "target": asdict(target), "status": asdict(status)}
             await self._want(key, desired)
+
+    async def contexts(self, build_id: str) -> set[str]:
+        """Every status context ever published for the build, by any process."""
+        members = await self._redis.smembers(self._key("contexts", build_id))  # type: ignore[misc]
+        return {m.decode() if isinstance(m, bytes) else str(m) for m in members}
 
     async def publish_comment(self, target: Target, body: str) -> None:
         """Make `body` the pull request's Tingle comment, unless a newer build's is there."""
