@@ -30,7 +30,7 @@ def _benchmarks(quick: bool) -> dict[str, Callable[[Lab], dict[str, Any]]]:
             lab, builds=10 if quick else 100, back_to_back=5 if quick else 20
         ),
         "overhead": lambda lab: overhead.run(lab, rounds=2 if quick else 5),
-        "logs": lambda lab: logs.run(lab, RESULTS, rounds=1 if quick else 3),
+        "logs": lambda lab: logs.run(lab, RESULTS, rounds=1 if quick else 5),
         "burst": lambda lab: burst.run(lab, builds=40 if quick else 200),
     }
 
@@ -41,6 +41,9 @@ def main() -> int:
         "--only", default=",".join(NAMES), help="comma-separated: " + " ".join(NAMES)
     )
     parser.add_argument("--quick", action="store_true", help="fewer builds and shorter runs")
+    parser.add_argument(
+        "--report-only", action="store_true", help="write REPORT.md from results.json, run nothing"
+    )
     args = parser.parse_args()
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = set(chosen) - set(NAMES)
@@ -50,6 +53,9 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "results.json"
     results: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    if args.report_only:
+        (RESULTS / "REPORT.md").write_text(report.render(results))
+        return 0
     results.update(
         started=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         machine=machine.describe(),
@@ -61,12 +67,16 @@ def main() -> int:
     with Lab() as lab:
         for name in chosen:
             results["load"][name] = round(os.getloadavg()[0], 2)
+            results.setdefault("measured", {})[name] = {
+                "at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                "commit": machine.git_state(),
+            }
             print(f"bench: {name} ...", flush=True)
             started = time.monotonic()
             results[name] = benchmarks[name](lab)
             print(f"bench: {name} done in {time.monotonic() - started:.0f}s", flush=True)
             path.write_text(json.dumps(results, indent=2) + "\n")
-    results["elapsed_s"] = round(time.monotonic() - begun)
+    results.setdefault("elapsed_s", {})[",".join(chosen)] = round(time.monotonic() - begun)
     path.write_text(json.dumps(results, indent=2) + "\n")
     (RESULTS / "REPORT.md").write_text(report.render(results))
     for row in report.scorecard(results):

@@ -9,14 +9,17 @@ everything settled less before, over the builds; worker and web memory are read 
 
 from __future__ import annotations
 
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from bench.lab import Lab, build_info, rss_mib, wait_idle
 from bench.stats import summary_ms
 
 REPO = "bench/burst"
+_JOB_DONE = re.compile(r"([0-9.]+)s \\u2190 build:(\d+):run_build")  # JSON-escaped arrow
 
 
 def _wait_all(
@@ -35,6 +38,15 @@ def _wait_all(
                     done[build_id] = record
         time.sleep(0.1)
     return list(done.values()), [b for b in build_ids if b not in done]
+
+
+def _job_seconds(logs: list[Path]) -> dict[str, float]:
+    """How long each build's arq job ran, from arq's "1.14s <- build:18:run_build" log lines."""
+    found: dict[str, float] = {}
+    for path in logs:
+        for match in _JOB_DONE.finditer(path.read_text(errors="replace")):
+            found[match.group(2)] = float(match.group(1))
+    return found
 
 
 def _wait_final_statuses(lab: Lab, sha: str, build_ids: list[str], timeout: float = 60) -> None:
@@ -70,6 +82,7 @@ def run(
         after = lab.used_memory()
         worker_memory = [rss_mib(p.pid) for p in procs]
         web_memory = rss_mib(web.pid)
+        job_seconds = _job_seconds([p.log_path for p in procs])
     states: dict[str, int] = {}
     for record in records:
         states[record["state"]] = states.get(record["state"], 0) + 1
@@ -80,6 +93,13 @@ def run(
         if s["finished_at"]
     )
     ideal = step_time / workers
+    # The job runs longer than the record's started -> finished: loading the record before, and
+    # after the end the container removal, the workspace removal and the last saves.
+    outside = [
+        job_seconds[r["id"]] - (r["finished_at"] - r["started_at"])
+        for r in records
+        if r["id"] in job_seconds
+    ]
     nominal = builds * step_seconds / workers
     return {
         "builds": builds,
@@ -95,6 +115,7 @@ def run(
         "ratio_nominal": round(drained / nominal, 3),
         "queue_wait": summary_ms([r["started_at"] - r["created_at"] for r in records]),
         "build_in_worker": summary_ms([r["finished_at"] - r["started_at"] for r in records]),
+        "job_beyond_record": summary_ms(outside),
         "redis_used_memory_before": before,
         "redis_used_memory_after": after,
         "redis_bytes_per_build": round((after - before) / builds),

@@ -9,6 +9,7 @@ on after wrk stops; `drain_s` is how long the web process stayed busy afterwards
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,19 +30,30 @@ class Phase:
 
 PHASES = (Phase("rate_50", 50, 4), Phase("rate_200", 200, 8), Phase("saturation", 0, 32))
 WARMUP_SECONDS = 2.0
+MAX_BODIES = 6000  # distinct signed bodies a run cycles through (9 KB each)
+
+
+def _bodies(phase: Phase, seconds: float, branches: int | None) -> list[tuple[str, str]]:
+    """Signed bodies for one wrk run: every request on a branch of its own (`branches` None),
+    or `branches` branches in turn, so each push supersedes the previous one of its branch."""
+    count = branches or min(MAX_BODIES, int((phase.rate or 400) * seconds * 1.3) + 64)
+    tag = f"{phase.name}-{secrets.token_hex(3)}"
+    return signed_bodies(WEBHOOK_SECRET, "bench/ingest", count, branch_prefix=tag)
 
 
 def _phase(
     server: Process,
     script_dir: Path,
-    bodies: list[tuple[str, str]],
     phase: Phase,
     seconds: float,
     redis_commands: Callable[[], int],
+    branches: int | None = None,
 ) -> dict[str, Any]:
+    warmup = script_dir / f"{phase.name}-warmup.lua"
+    write_script(warmup, _bodies(phase, WARMUP_SECONDS, branches), phase.rate, phase.connections)
+    run_wrk(server.url, warmup, seconds=WARMUP_SECONDS, connections=phase.connections)
     script = script_dir / f"{phase.name}.lua"
-    write_script(script, bodies, phase.rate, phase.connections)
-    run_wrk(server.url, script, seconds=WARMUP_SECONDS, connections=phase.connections)
+    write_script(script, _bodies(phase, seconds, branches), phase.rate, phase.connections)
     wait_idle(server.pid)
     cpu_before, commands_before = cpu_seconds(server.pid), redis_commands()
     result = run_wrk(server.url, script, seconds=seconds, connections=phase.connections)
@@ -53,6 +65,7 @@ def _phase(
     figures.update(
         rate_target=phase.rate or "saturation",
         connections=phase.connections,
+        branches=branches or "one per request",
         server_cpu_cores=round(cpu_run / result.seconds, 2),
         # CPU per request, the background work after the answer included: unlike req/s, it
         # hardly depends on how much of the machine other processes take.
@@ -68,8 +81,10 @@ def _phase(
 def run(lab: Lab, out_dir: Path, *, seconds: float = 10.0) -> dict[str, Any]:
     script_dir = lab.root / "wrk"
     script_dir.mkdir(exist_ok=True)
-    bodies = signed_bodies(WEBHOOK_SECRET, "bench/ingest", 32)
-    results: dict[str, Any] = {"payload_bytes": len(bodies[0][0]), "seconds_per_phase": seconds}
+    sample = signed_bodies(WEBHOOK_SECRET, "bench/ingest", 1)
+    results: dict[str, Any] = {"payload_bytes": len(sample[0][0]), "seconds_per_phase": seconds}
+    count = lab.commands_processed
+    saturation = PHASES[-1]
 
     lab.reset()
     tingle: dict[str, Any] = {}
@@ -77,41 +92,43 @@ def run(lab: Lab, out_dir: Path, *, seconds: float = 10.0) -> dict[str, Any]:
     # process posts at most two a second, and the backlog after a 200/s run never drains.
     with lab.web(lab.settings(github_write_interval=0.0)) as web:
         for phase in PHASES:
-            tingle[phase.name] = _phase(
-                web, script_dir, bodies, phase, seconds, lab.commands_processed
-            )
+            tingle[phase.name] = _phase(web, script_dir, phase, seconds, count)
         tingle["builds_stored"] = lab.count("tingle:builds")
         tingle["statuses_posted"] = len(lab.fake.arrivals)
-        results["profile_web_saturation"] = _profile(web, script_dir, bodies, out_dir)
+        results["profile_web_saturation"] = _profile(web, script_dir, out_dir)
     results["tingle"] = tingle
+
+    lab.reset()
+    with lab.web(lab.settings(github_write_interval=0.0)) as web:
+        results["tingle_32_branches"] = {
+            "saturation": _phase(web, script_dir, saturation, seconds, count, branches=32)
+        }
 
     lab.reset()
     with lab.web(lab.settings(github_token="")) as web:  # no GitHub client: statuses wait in Redis
         results["tingle_without_github"] = {
-            "saturation": _phase(
-                web, script_dir, bodies, PHASES[-1], seconds, lab.commands_processed
-            )
+            phase.name: _phase(web, script_dir, phase, seconds, count) for phase in PHASES[1:]
         }
 
     with lab.app("bench.bare") as bare:
         results["bare"] = {
-            phase.name: _phase(bare, script_dir, bodies, phase, seconds, lab.commands_processed)
+            phase.name: _phase(bare, script_dir, phase, seconds, count, branches=256)
             for phase in PHASES
         }
     return results
 
 
-def _profile(
-    web: Process, script_dir: Path, bodies: list[tuple[str, str]], out_dir: Path
-) -> dict[str, Any]:
+def _profile(web: Process, script_dir: Path, out_dir: Path) -> dict[str, Any]:
     """A py-spy profile of the web process at saturation (a separate run: sampling costs CPU)."""
     seconds = 8
     output = out_dir / "profile-web-saturation.txt"
+    script = script_dir / "profile.lua"
+    phase = PHASES[-1]
+    write_script(script, _bodies(phase, seconds, None), phase.rate, phase.connections)
     recording = profiling.record(web.pid, seconds, output)
     if recording is None:
         return {"skipped": "py-spy not installed"}
     time.sleep(0.5)
-    script = script_dir / "saturation.lua"
     run_wrk(web.url, script, seconds=seconds, connections=PHASES[-1].connections)
     found = recording.finish()
     wait_idle(web.pid)

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -39,7 +40,34 @@ def has_sse(web_url: str) -> bool:
     return kind.startswith(("application/json", "text/event"))
 
 
-def _flood_tingle(lab: Lab, web_url: str, index: int) -> tuple[float, int]:
+@dataclass(frozen=True)
+class Stored:
+    """What the log stream of the flood step holds."""
+
+    lines: int  # all lines, the step's "+ command" line included
+    distinct: int  # distinct flood lines (each carries its number)
+    renumbered: int  # entries whose first line number does not follow the previous entry's
+
+    def to_dict(self) -> dict[str, int]:
+        return {"lines": self.lines, "distinct": self.distinct, "renumbered": self.renumbered}
+
+
+def _stored(lab: Lab, build_id: str) -> Stored:
+    lines = 0
+    distinct: set[bytes] = set()
+    renumbered = 0
+    expected = 1
+    for _, fields in lab.log_entries(build_id, 0):
+        chunk = fields[b"t"].split(b"\n")
+        first = int(fields[b"n"])
+        renumbered += first != expected
+        expected = first + len(chunk)
+        lines += len(chunk)
+        distinct.update(line for line in chunk if line[:1].isdigit())
+    return Stored(lines, len(distinct), renumbered)
+
+
+def _flood_tingle(lab: Lab, web_url: str, index: int) -> tuple[float, Stored]:
     sha = lab.repo(REPO).commit(
         {"build-info.yaml": build_info(("flood", [FLOOD])), "n": str(index)}
     )
@@ -48,8 +76,7 @@ def _flood_tingle(lab: Lab, web_url: str, index: int) -> tuple[float, int]:
     if record["state"] != "success":
         raise RuntimeError(f"log build {build_id} failed: {record}")
     step = record["steps"][0]
-    stored = sum(fields[b"t"].count(b"\n") + 1 for _, fields in lab.log_entries(build_id, 0))
-    return step["finished_at"] - step["started_at"], stored
+    return step["finished_at"] - step["started_at"], _stored(lab, build_id)
 
 
 def _flood_raw(out: Path) -> float:
@@ -171,7 +198,7 @@ def run(lab: Lab, out_dir: Path, *, rounds: int = 3) -> dict[str, Any]:
         for index in range(rounds):
             seconds, lines = _flood_tingle(lab, web.url, index)
             tingle.append(seconds)
-            stored.append(lines)
+            stored.append(lines.to_dict())
             raw.append(_flood_raw(lab.root / "flood.txt"))
         latency = _line_latency(lab, web.url, sse)
         profile = _profile_flood(lab, web.url, workers[0], out_dir)

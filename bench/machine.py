@@ -38,6 +38,12 @@ def _memory_gib() -> float:
     return 0.0
 
 
+def git_state() -> str:
+    """The commit measured, and how many files differed from it (others edit the tree too)."""
+    dirty = len(_run("git", "status", "--porcelain", "--untracked-files=no").splitlines())
+    return f"{_run('git', 'rev-parse', '--short', 'HEAD')} + {dirty} changed files"
+
+
 def describe() -> dict[str, Any]:
     docker_server = _run("docker", "version", "--format", "{{.Server.Version}}")
     return {
@@ -52,6 +58,4 @@ def describe() -> dict[str, Any]:
         "docker_storage_driver": _run("docker", "info", "--format", "{{.Driver}}"),
         "redis": _run("redis-server", "--version"),
         "wrk": _run("sh", "-c", "wrk -v 2>&1 | head -1"),
-        "git_commit": _run("git", "rev-parse", "--short", "HEAD"),
-        "git_dirty_files": len(_run("git", "status", "--porcelain").splitlines()),
     }

@@ -56,13 +56,24 @@ def _short(frame: str) -> str:
     if match is None:
         return frame.strip()
     path = match.group("file")
-    if "/tingle/" in path:
+    if path.startswith("tingle/"):
+        where = path
+    elif "/tingle/" in path:
         where = "tingle/" + path.split("/tingle/", 1)[1]
     elif "site-packages/" in path:
         where = path.split("site-packages/", 1)[1]
     else:
         where = path.rsplit("/", 1)[-1]
     return f"{match.group('func')} ({where})"
+
+
+# Frames on nearly every stack (interpreter start, thread and event-loop plumbing, the CLI): left
+# out of the inclusive ranking, which would otherwise list only them.
+_PLUMBING = (
+    "(<frozen", "(threading.py)", "(runners.py)", "(base_events.py)", "(events.py)",
+    "(thread.py)", "(__main__.py)", "(__init__.py)", "(main.py)", "(server.py)", "(_compat.py)",
+    "(tingle/cli/",
+)  # fmt: skip
 
 
 def summarise(raw: Path, top: int = 15) -> dict[str, Any]:
@@ -81,7 +92,8 @@ def summarise(raw: Path, top: int = 15) -> dict[str, Any]:
         total += count
         self_counts[frames[-1]] += count
         for frame in set(frames):
-            inclusive[frame] += count
+            if not any(marker in frame for marker in _PLUMBING):
+                inclusive[frame] += count
 
     def share(counter: Counter[str]) -> list[dict[str, Any]]:
         return [

@@ -135,7 +135,7 @@ def _ingest(r: dict[str, Any]) -> str:
     if not ingest:
         return "_not run_"
     rows = []
-    for server in ("tingle", "tingle_without_github", "bare"):
+    for server in ("tingle", "tingle_32_branches", "tingle_without_github", "bare"):
         for phase, f in (ingest.get(server) or {}).items():
             if not isinstance(f, dict):
                 continue
@@ -163,8 +163,11 @@ def _ingest(r: dict[str, Any]) -> str:
     ]
     return (
         f"Payload {ingest['payload_bytes']} bytes, {ingest['seconds_per_phase']} s a phase after a "
-        "2 s warm-up. `tingle` posts the pending status to the GitHub fake (unspaced); "
-        "`tingle_without_github` has no token (statuses wait in Redis).\n\n" + _table(head, rows)
+        "2 s warm-up. `tingle`: every push on a branch of its own, the pending status posted to "
+        "the GitHub fake (unspaced). `tingle_32_branches`: 32 branches in turn, so each push "
+        "supersedes (cancels) the previous build of its branch. `tingle_without_github`: no "
+        "token, statuses wait in Redis. CPU ms/req counts the work after the answer too.\n\n"
+        + _table(head, rows)
     )
 
 
@@ -212,14 +215,24 @@ def _profile(profile: dict[str, Any] | None, top: int = 12) -> str:
 def render(results: dict[str, Any]) -> str:
     machine = results.get("machine", {})
     out = ["# Tingle benchmarks", ""]
+    elapsed = results.get("elapsed_s", {})
+    runs = ", ".join(f"{k}: {v} s" for k, v in elapsed.items()) if isinstance(elapsed, dict) else ""
     out.append(
-        f"Measured {results.get('started', '?')} in {results.get('elapsed_s', '?')} s by "
-        "`bash bench/run.sh` (`python -m bench`); figures in `bench/results/results.json`. "
-        "Ratios are from one run, both sides measured alternately."
+        f"Last measured {results.get('started', '?')} by `bash bench/run.sh` (`python -m bench`; "
+        f"`--only NAME` measures one benchmark again; runs took {runs or '?'}). Every figure is in "
+        "`bench/results/results.json`. Each ratio compares two sides measured alternately in the "
+        "same run."
     )
     out += ["", "## Machine", "", _table(["", ""], [[k, v] for k, v in machine.items()])]
+    measured = results.get("measured", {})
+    if measured:
+        out += ["", "Each benchmark was measured on the tree as it was then (other engineers "
+                "commit and edit alongside):", "", _table(
+                    ["benchmark", "measured", "tree", "load average (1 min) before"],
+                    [[name, m["at"], m["commit"], results.get("load", {}).get(name, "-")]
+                     for name, m in measured.items()])]  # fmt: skip
     load = results.get("load", {})
-    if load:
+    if load and not measured:
         shown = ", ".join(f"{k} {v}" for k, v in load.items())
         out += ["", f"Load average (1 min) before each benchmark: {shown}. Other work on this "
                 "shared machine (other sessions' tests) shows here."]  # fmt: skip
@@ -250,7 +263,7 @@ def render(results: dict[str, Any]) -> str:
             ["", ""],
             [["Tingle step (started → finished), s", logs["tingle_step_s"]],
              ["raw `docker run` to a file, s", logs["docker_run_s"]],
-             ["lines stored (of 100,000 + the command line)", logs["lines_stored"]],
+             ["lines stored per run (100,000 + the command line)", logs["lines_stored"]],
              ["slowdown (ratio of medians)", logs["slowdown"]],
              ["SSE endpoint present", logs["sse_endpoint"]],
              ["line → SSE client, ms (p50 / p95 / max)",

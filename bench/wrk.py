@@ -21,8 +21,21 @@ from tests.support.payloads import push_payload
 from tingle.forge.signature import sign
 
 _SCRIPT = """
-local bodies = {%(bodies)s}
-local signatures = {%(signatures)s}
+-- Bodies and signatures come from a data file: per record a signature line, a length line, the
+-- body, a newline. Read at load time, as wrk checks request() in its main Lua state too.
+local bodies, signatures = {}, {}
+do
+  local file = assert(io.open("%(data)s", "rb"))
+  while true do
+    local signature = file:read("*l")
+    if not signature then break end
+    local length = tonumber(file:read("*l"))
+    bodies[#bodies + 1] = file:read(length)
+    signatures[#signatures + 1] = signature
+    file:read("*l")
+  end
+  file:close()
+end
 local mean_pause_ms = %(mean_pause_ms)f
 local run = "%(run)s"
 local threads = 0
@@ -90,31 +103,28 @@ class WrkResult:
         }
 
 
-def signed_bodies(secret: str, repo: str, count: int) -> list[tuple[str, str]]:
+def signed_bodies(
+    secret: str, repo: str, count: int, branch_prefix: str = "feature"
+) -> list[tuple[str, str]]:
     """`count` distinct push payloads (each its own branch and commit) and their signatures."""
     found = []
     for i in range(count):
-        payload = push_payload(repo, secrets.token_hex(20), branch=f"feature-{i}")
+        payload = push_payload(repo, secrets.token_hex(20), branch=f"{branch_prefix}-{i}")
         body = json.dumps(payload)
         found.append((body, sign(secret.encode(), body.encode())))
     return found
 
 
 def write_script(path: Path, bodies: list[tuple[str, str]], rate: float, connections: int) -> None:
-    def long_string(text: str) -> str:
-        level = "=" * 4
-        assert f"]{level}]" not in text
-        return f"[{level}[{text}]{level}]"
-
+    """A wrk script sending `bodies` in turn (cycling), at `rate` per second (0: flat out)."""
+    data = path.with_suffix(".bodies")
+    with data.open("wb") as out:
+        for body, signature in bodies:
+            raw = body.encode()
+            out.write(f"{signature}\n{len(raw)}\n".encode() + raw + b"\n")
     mean_pause_ms = connections * 1000.0 / rate if rate > 0 else 0.0
     path.write_text(
-        _SCRIPT
-        % {
-            "bodies": ",\n".join(long_string(body) for body, _ in bodies),
-            "signatures": ",".join(json.dumps(sig) for _, sig in bodies),
-            "mean_pause_ms": mean_pause_ms,
-            "run": secrets.token_hex(4),
-        }
+        _SCRIPT % {"data": str(data), "mean_pause_ms": mean_pause_ms, "run": secrets.token_hex(4)}
     )
 
 
