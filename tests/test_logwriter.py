@@ -64,3 +64,19 @@ async def test_invalid_utf8_is_replaced_not_fatal() -> None:
     async with StepLogWriter(sink, "1", 0) as writer:
         await writer.write(b"ok\n\xff\xfebad\n")
     assert sink.lines() == ["ok", "\ufffd\ufffdbad"]
+
+
+async def test_a_batch_written_twice_is_stored_once(redis_url: str) -> None:
+    """A retry after a lost reply re-sends a batch Redis already stored: the entry id, made of the
+    batch's first line number, makes the second write a no-op."""
+    from tingle.queue import connect
+    from tingle.store import BuildStore
+
+    pool = connect(redis_url)
+    store = BuildStore(pool)
+    first = await store.append_log("9", 0, 1, "one\ntwo")
+    again = await store.append_log("9", 0, 1, "one\ntwo")
+    await store.append_log("9", 0, 3, "three")
+    assert first == again == "1-0"
+    assert await store.log_text("9", 0) == "one\ntwo\nthree"
+    await pool.aclose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -13,6 +14,7 @@ import structlog
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from tingle import metrics
 from tingle.build import Build, BuildState
 from tingle.config import Settings
 from tingle.executor import docker as docker_executor
@@ -112,7 +114,10 @@ async def _start(app: WorkerContext, build: Build) -> str:
         )
         await app.store.delete_logs(build.id, len(build.steps))
     build.worker, build.attempts = app.name, build.attempts + 1
-    return await _run(app, events, build)
+    if build.attempts == 1:
+        metrics.observe_queue_wait(time.time() - build.created_at)
+    with metrics.running_build(app.name):
+        return await _run(app, events, build)
 
 
 async def _run(app: WorkerContext, events: RecordingEvents, build: Build) -> str:
@@ -147,6 +152,10 @@ async def _run(app: WorkerContext, events: RecordingEvents, build: Build) -> str
         await asyncio.shield(_after_cancel(app, events, build))
         raise
     log.info("build finished", state=build.state.value, reason=build.reason)
+    metrics.observe_build(build.state.value, build.duration or 0.0)
+    for step in build.steps:
+        if step.duration is not None:
+            metrics.observe_step(step.state.value, step.duration)
     return build.state.value
 
 
@@ -191,6 +200,7 @@ async def _after_cancel(app: WorkerContext, events: RecordingEvents, build: Buil
     if request:
         finish(build, BuildState.CANCELLED, request.reason)
         build.superseded_by = request.superseded_by
+        metrics.observe_build("cancelled", build.duration or 0.0)
         log.info("build cancelled", reason=request.reason)
     else:
         await app.store.delete_logs(build.id, len(build.steps))

@@ -64,6 +64,7 @@ class Settings:
     heartbeat_seconds: float = 5.0  # how often a running build says it is alive
     heartbeat_ttl_seconds: int = 20  # silence after which its worker is taken for dead
     janitor_seconds: float = 10.0  # how often each worker looks for builds of dead workers
+    metrics_port: int = 0  # a worker's own /metrics, /healthz, /readyz; 0 = none
     log_format: str = "auto"  # auto | json | console
     key_prefix: str = "tingle"
 
@@ -115,6 +116,7 @@ class Settings:
             heartbeat_seconds=float(get("HEARTBEAT", str(defaults.heartbeat_seconds))),
             heartbeat_ttl_seconds=int(get("HEARTBEAT_TTL", str(defaults.heartbeat_ttl_seconds))),
             janitor_seconds=float(get("JANITOR_INTERVAL", str(defaults.janitor_seconds))),
+            metrics_port=int(get("METRICS_PORT", "0")),
             log_format=get("LOG_FORMAT", defaults.log_format),
             key_prefix=get("KEY_PREFIX", defaults.key_prefix),
         )

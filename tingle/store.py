@@ -18,6 +18,7 @@ import json
 from dataclasses import asdict, dataclass
 
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from tingle.build import Build
 
@@ -103,10 +104,17 @@ class BuildStore:
         return self.key("log", build_id, str(step_index))
 
     async def append_log(self, build_id: str, step_index: int, first_line: int, text: str) -> str:
-        entry_id = await self.redis.xadd(
-            self.log_key(build_id, step_index), {"n": first_line, "t": text}
-        )
-        return _text(entry_id)
+        """Store consecutive lines. The entry id is `<first line>-0`, so writing the same batch
+        twice (a retry after a reply lost in a Redis hiccup) is refused, not stored twice."""
+        entry_id = f"{first_line}-0"
+        try:
+            await self.redis.xadd(
+                self.log_key(build_id, step_index), {"n": first_line, "t": text}, id=entry_id
+            )
+        except ResponseError as exc:
+            if "equal or smaller" not in str(exc):
+                raise
+        return entry_id
 
     async def read_log(
         self, build_id: str, step_index: int, after: str = "-", count: int | None = None

@@ -14,6 +14,7 @@ from arq.connections import ArqRedis
 from arq.worker import Worker, func
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from tingle import metrics
 from tingle.buildjob import MAX_ATTEMPTS, WorkerContext, run_build
 from tingle.config import Settings
 from tingle.executor import docker as docker_executor
@@ -47,7 +48,13 @@ def shipping_config(settings: Settings) -> ShippingConfig:
     )
 
 
-def make_worker(settings: Settings, pool: ArqRedis, *, burst: bool = False) -> Worker:
+def make_worker(
+    settings: Settings,
+    pool: ArqRedis,
+    *,
+    burst: bool = False,
+    health: metrics.WorkerHealth | None = None,
+) -> Worker:
     async def startup(ctx: dict[str, Any]) -> None:
         docker = docker_executor.connect()
         store = BuildStore(pool, settings.key_prefix)
@@ -64,15 +71,22 @@ def make_worker(settings: Settings, pool: ArqRedis, *, burst: bool = False) -> W
             secrets=open_secret_store(settings.secrets_url),
         )
         ctx["tingle"] = app
+        metrics.set_worker_capacity(app.name, settings.worker_concurrency)
+        if health is not None:
+            health.mark_ready()
+            ctx["health"] = asyncio.create_task(metrics.heartbeat(health))
         if not burst:
             ctx["janitor"] = asyncio.create_task(Janitor(app, pool).run_forever())
 
     async def shutdown(ctx: dict[str, Any]) -> None:
-        janitor: asyncio.Task[None] | None = ctx.get("janitor")
-        if janitor is not None:
-            janitor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await janitor
+        if health is not None:
+            health.mark_stopping()
+        for name in ("janitor", "health"):
+            task: asyncio.Task[None] | None = ctx.get(name)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         app: WorkerContext | None = ctx.get("tingle")
         if app is not None:
             await app.feedback.publisher.drain()
@@ -89,19 +103,21 @@ def make_worker(settings: Settings, pool: ArqRedis, *, burst: bool = False) -> W
         on_startup=startup,
         on_shutdown=shutdown,
         burst=burst,
-        poll_delay=0.05,
+        poll_delay=0.01,  # an idle worker asks Redis 100 times a second: pickup in ~5 ms
         handle_signals=not burst,
         allow_abort_jobs=True,
         job_completion_wait=settings.shutdown_grace_seconds,
     )
 
 
-async def run_worker(settings: Settings, *, burst: bool = False) -> None:
+async def run_worker(
+    settings: Settings, *, burst: bool = False, health: metrics.WorkerHealth | None = None
+) -> None:
     """Run a worker until stopped. Losing Redis stops arq's loop; this starts a new one once Redis
     answers again, so a Redis restart needs no one to restart the workers."""
     while True:
         pool = connect(settings.redis_url)
-        worker = make_worker(settings, pool, burst=burst)
+        worker = make_worker(settings, pool, burst=burst, health=health)
         try:
             await worker.async_run()
             return

@@ -197,3 +197,20 @@ def test_the_build_info_schema_is_served_for_editors(web: str) -> None:
     assert response.headers["content-type"].startswith("application/schema+json")
     assert response.json() == json.loads(schema_json())
     assert response.json()["properties"]["version"]
+
+
+def test_metrics_count_webhooks_by_event_and_result(web: str) -> None:
+    import httpx
+
+    def count(event: str, result: str) -> float:
+        text = httpx.get(f"{web}/metrics", timeout=10).text
+        prefix = f'tingle_webhooks_total{{event="{event}",result="{result}"}} '
+        return next((float(line.split()[-1]) for line in text.splitlines()
+                     if line.startswith(prefix)), 0.0)  # fmt: skip
+
+    queued, refused = count("push", "queued"), count("push", "bad_signature")
+    send(web, "push", push_payload("octo/app", SHA), secret=WEBHOOK_SECRET)
+    send(web, "push", push_payload("octo/app", SHA), secret="wrong")
+    assert count("push", "queued") == queued + 1
+    assert count("push", "bad_signature") == refused + 1
+    assert "tingle_queue_depth" in httpx.get(f"{web}/metrics", timeout=10).text

@@ -46,16 +46,22 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     configure_logging(settings.log_format)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None)
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False
+    )
     return 0
 
 
 def _worker(args: argparse.Namespace) -> int:
+    from tingle import metrics
     from tingle.worker import run_worker
 
     settings = Settings.from_env()
     configure_logging(settings.log_format)
-    asyncio.run(run_worker(settings, burst=args.burst))
+    health = metrics.WorkerHealth()
+    if settings.metrics_port:  # here, not at worker start-up, which reruns after losing Redis
+        metrics.start_worker_server(settings.metrics_port, health)
+    asyncio.run(run_worker(settings, burst=args.burst, health=health))
     return 0
 
 
@@ -82,7 +88,13 @@ def _up(args: argparse.Namespace) -> int:
 
     async def both() -> None:
         server = uvicorn.Server(
-            uvicorn.Config(create_app(settings), host=args.host, port=args.port, log_config=None)
+            uvicorn.Config(
+                create_app(settings),
+                host=args.host,
+                port=args.port,
+                log_config=None,
+                access_log=False,  # "webhook accepted" says more, once
+            )
         )
         await asyncio.gather(server.serve(), run_worker(settings))
 

@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 from redis.asyncio import Redis
 
+from tingle import metrics
 from tingle.forge.auth import GitHubClients
 from tingle.forge.github import GitHubError
 from tingle.forge.statuses import CommitStatus
@@ -122,6 +123,7 @@ class FeedbackPublisher:
         target = Target(**data["target"])
         assert self._clients is not None
         client = self._clients.for_build(target.installation_id)
+        operation = "create_status" if data["kind"] == "status" else "upsert_pr_comment"
         try:
             if data["kind"] == "status":
                 status = CommitStatus(**data["status"])
@@ -133,7 +135,9 @@ class FeedbackPublisher:
             else:
                 await self._post_comment(client, key, target, data["body"])
         except GitHubError as exc:
+            metrics.observe_github_call(operation, error=exc, remaining=client.rate_limit_remaining)
             return await self._failed(key, exc)
+        metrics.observe_github_call(operation, remaining=client.rate_limit_remaining)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(self._posted(key), desired, ex=KEY_TTL_SECONDS)
             pipe.zrem(self._key("due"), key)

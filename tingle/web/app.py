@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from tingle import metrics
 from tingle.config import Settings
 from tingle.feedback import make_feedback
 from tingle.forge.factory import github_clients
@@ -26,6 +27,13 @@ from tingle.web.webhooks import github_webhook
 async def build_info_schema(request: Request) -> Response:
     """The JSON Schema of build-info.yaml v2, for editors (yaml-language-server: $schema=...)."""
     return Response(schema_json(), media_type="application/schema+json")
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    app: AppState = request.app.state.tingle
+    accept = request.headers.get("accept", "")
+    body, content_type = await metrics.exposition(app.queue, app.settings.queue_name, accept)
+    return Response(body, headers={"Content-Type": content_type})
 
 
 async def healthz(request: Request) -> Response:
@@ -89,6 +97,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/webhooks/github", github_webhook, methods=["POST"]),
             *web_view_routes(),
             Route("/schema/build-info.v2.json", build_info_schema),
+            Route("/metrics", metrics_endpoint),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

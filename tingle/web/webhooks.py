@@ -7,6 +7,8 @@ status is posted after the answer has gone, as a background task.
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 import structlog
@@ -15,6 +17,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
+from tingle import metrics
 from tingle.build import Build, BuildState
 from tingle.control import publish_status, queue_build, supersede
 from tingle.forge.events import BuildTrigger, Ignored, MalformedPayload, decode_payload, parse_event
@@ -33,6 +36,23 @@ class BodyTooLarge(Exception):
 
 
 async def github_webhook(request: Request) -> JSONResponse:
+    started = time.perf_counter()
+    response = await _handle(request)
+    event = request.headers.get("x-github-event", "")
+    metrics.observe_webhook(event, _result(response), time.perf_counter() - started)
+    return response
+
+
+def _result(response: JSONResponse) -> str:
+    if response.status_code in (200, 202):
+        return str(json.loads(bytes(response.body)).get("result", "accepted"))
+    return _FAILURES.get(response.status_code, "bad_request")
+
+
+_FAILURES = {401: "bad_signature", 413: "too_large", 503: "unavailable"}
+
+
+async def _handle(request: Request) -> JSONResponse:
     app: AppState = request.app.state.tingle
     try:
         body = await _read_body(request, MAX_BODY_BYTES)
