@@ -14,6 +14,7 @@ from arq.constants import abort_jobs_ss
 from tingle.build import Build, BuildState
 from tingle.config import Settings
 from tingle.feedback import Feedback
+from tingle.forge.events import LaneClosed
 from tingle.queue import enqueue_build, job_id
 from tingle.store import BuildStore, CancelRequest
 
@@ -45,6 +46,16 @@ async def publish_status(services: Services, build: Build) -> None:
 async def supersede(services: Services, build: Build, older: list[str]) -> None:
     for old_id in older:
         await cancel_build(services, old_id, f"superseded by #{build.id}", superseded_by=build.id)
+
+
+async def close_lane(services: Services, closed: LaneClosed) -> int:
+    """A branch was deleted or a pull request closed: cancel its unfinished builds."""
+    store = services.store
+    lane = store.lane_of(closed.repo, pr_number=closed.pr_number, branch=closed.branch)
+    cancelled = 0
+    for build_id in await store.lane_builds(lane):
+        cancelled += await cancel_build(services, build_id, closed.reason)
+    return cancelled
 
 
 async def cancel_build(

@@ -58,7 +58,8 @@ WEBHOOK_RESULTS = frozenset(
     {
         "queued",  # a new build
         "duplicate",  # a redelivery of a delivery already built
-        "ignored",  # an event or action Tingle does not build (tag deleted, PR closed...)
+        "ignored",  # an event or action Tingle does not build (a tag, a label...)
+        "closed",  # a branch deleted or a pull request closed: its builds cancelled
         "pong",  # GitHub's ping
         "bad_signature",  # missing or wrong X-Hub-Signature-256
         "bad_request",  # missing headers, client gone, malformed payload

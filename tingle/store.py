@@ -138,8 +138,15 @@ class BuildStore:
 
     def lane_key(self, build: Build) -> str:
         """Builds that supersede one another: the same pull request, or the same branch."""
-        lane = f"pr:{build.pr_number}" if build.pr_number is not None else f"branch:{build.branch}"
-        return self.key("lane", build.repo, lane)
+        return self.lane_of(build.repo, pr_number=build.pr_number, branch=build.branch)
+
+    def lane_of(self, repo: str, *, pr_number: int | None, branch: str | None) -> str:
+        lane = f"pr:{pr_number}" if pr_number is not None else f"branch:{branch}"
+        return self.key("lane", repo, lane)
+
+    async def lane_builds(self, lane_key: str) -> list[str]:
+        """The recent builds of a lane, newest first."""
+        return [_text(i) for i in await self.redis.zrevrange(lane_key, 0, -1)]
 
     async def join_lane(self, build: Build) -> list[str]:
         """Add `build` to its lane; returns the ids of the lane's older builds (newest first)."""

@@ -207,3 +207,33 @@ def test_sigterm_hands_a_build_back_and_another_worker_finishes_it(
     expected = ["+ sleep 4", "+ echo finished", "finished"]
     assert log_of(settings, build_id, 0).splitlines() == expected
     fake_github.wait_for_status("octo/app", sha, "tingle", "success", timeout=10)
+
+
+def test_closing_the_pull_request_cancels_its_builds(
+    web: str, settings: Settings, make_repo: Any, worker: Any, fake_github: Any
+) -> None:
+    sha = make_repo("octo/app").commit({"build-info.yaml": build_info(step("long", "sleep 60"))})
+    opened = pull_request_payload("octo/app", sha, number=21)
+    build_id = send(web, "pull_request", opened, secret=WEBHOOK_SECRET).json()["build_id"]
+    wait_for(lambda: step_running(settings, build_id), what="the step to start")
+
+    closed = pull_request_payload("octo/app", sha, number=21, action="closed")
+    answer = send(web, "pull_request", closed, secret=WEBHOOK_SECRET)
+    assert answer.json() == {"result": "closed", "reason": "pull request closed"}
+    [build] = wait_terminal(settings, [build_id], timeout=30)
+    assert (build["state"], build["reason"]) == ("cancelled", "pull request closed")
+    fake_github.wait_for_status("octo/app", sha, "tingle", "error", timeout=10)
+
+
+def test_deleting_the_branch_cancels_its_queued_builds(
+    web: str, settings: Settings, make_repo: Any
+) -> None:
+    sha = make_repo("octo/app").commit({"build-info.yaml": build_info(step("t", "true"))})
+    pushed = send(web, "push", push_payload("octo/app", sha, "doomed"), secret=WEBHOOK_SECRET)
+    deleted = push_payload("octo/app", "0" * 40, "doomed")
+    deleted.update(deleted=True, head_commit=None)
+    answer = send(web, "push", deleted, secret=WEBHOOK_SECRET)
+    assert answer.json()["result"] == "closed"
+    build_id = pushed.json()["build_id"]
+    wait_for(lambda: record(settings, build_id)["state"] == "cancelled", what="the cancel")
+    assert record(settings, build_id)["reason"] == "branch deleted"

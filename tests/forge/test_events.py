@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from tingle.forge.events import BuildTrigger, Ignored, MalformedPayload, decode_payload, parse_event
+from tingle.forge.events import (
+    BuildTrigger,
+    Ignored,
+    LaneClosed,
+    MalformedPayload,
+    decode_payload,
+    parse_event,
+)
 from tingle.plan import EventKind
 
 OCTOKIT = Path(__file__).parent.parent / "fixtures" / "octokit"
@@ -67,11 +74,12 @@ def test_tag_deletion_is_ignored_as_a_tag_push() -> None:
     assert parse_event("push", load("push_tag_deleted.json")) == Ignored("tag push: not built")
 
 
-def test_branch_deletion_is_ignored() -> None:
+def test_branch_deletion_closes_the_branchs_lane() -> None:
     # The package has no branch deletion: turn its tag deletion into one.
     payload = load("push_tag_deleted.json")
     payload["ref"] = "refs/heads/feature"
-    assert parse_event("push", payload) == Ignored("branch deleted")
+    repo = payload["repository"]["full_name"]
+    assert parse_event("push", payload) == LaneClosed(repo, "branch deleted", branch="feature")
 
 
 def test_push_with_null_after_is_a_deletion_even_without_the_deleted_flag() -> None:
@@ -79,7 +87,9 @@ def test_push_with_null_after_is_a_deletion_even_without_the_deleted_flag() -> N
     payload.pop("deleted")
     payload["after"] = "0" * 40
     payload["head_commit"] = None
-    assert parse_event("push", payload) == Ignored("branch deleted")
+    branch = payload["ref"].removeprefix("refs/heads/")
+    repo = payload["repository"]["full_name"]
+    assert parse_event("push", payload) == LaneClosed(repo, "branch deleted", branch=branch)
 
 
 def test_pull_request_opened_builds_the_head_commit() -> None:
@@ -122,9 +132,10 @@ def test_synchronize_carries_the_app_installation() -> None:
     assert trigger("pull_request", load("pull_request_synchronize.json")).installation_id == 1
 
 
-def test_pull_request_closed_is_ignored() -> None:
-    assert parse_event("pull_request", load("pull_request_closed.json")) == Ignored(
-        "pull_request action 'closed' is not built"
+def test_pull_request_closed_closes_its_lane() -> None:
+    payload = load("pull_request_closed.json")
+    assert parse_event("pull_request", payload) == LaneClosed(
+        payload["repository"]["full_name"], "pull request closed", pr_number=payload["number"]
     )
 
 

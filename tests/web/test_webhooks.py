@@ -143,19 +143,21 @@ def test_ping_answers_200(web: str, settings: Settings) -> None:
     assert queued_jobs(settings) == 0
 
 
+def test_a_closed_pull_request_builds_nothing_and_says_so(web: str, settings: Settings) -> None:
+    response = send(web, "pull_request", octokit("pull_request_closed"), secret=WEBHOOK_SECRET)
+    assert response.json() == {"result": "closed", "reason": "pull request closed"}
+    assert (stored_builds(settings), queued_jobs(settings)) == (0, 0)
+
+
 @pytest.mark.parametrize(
     ("event", "payload", "reason"),
     [
         ("push", octokit("push_tag"), "tag push: not built"),
         ("push", octokit("push_tag_deleted"), None),
-        (
-            "pull_request",
-            octokit("pull_request_closed"),
-            "pull_request action 'closed' is not built",
-        ),
+        ("pull_request", {**octokit("pull_request_closed"), "action": "labeled"}, None),
         ("issues", {"action": "opened"}, "event 'issues' is not built"),
     ],
-    ids=["tag", "deleted", "pr-closed", "other-event"],
+    ids=["tag", "tag-deleted", "pr-labeled", "other-event"],
 )
 def test_events_not_built_answer_with_the_reason(
     web: str, settings: Settings, event: str, payload: dict[str, Any], reason: str | None

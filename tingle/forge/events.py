@@ -56,6 +56,17 @@ class Ignored:
     reason: str
 
 
+@dataclass(frozen=True)
+class LaneClosed:
+    """A branch was deleted or a pull request closed: its builds still queued or running are of
+    no use any more. Exactly one of `branch` and `pr_number` is set."""
+
+    repo: str
+    reason: str
+    branch: str | None = None
+    pr_number: int | None = None
+
+
 def decode_payload(content_type: str | None, body: bytes) -> dict[str, Any]:
     """The JSON object in a webhook body, sent as JSON or form-encoded in a `payload` field.
 
@@ -77,7 +88,7 @@ def decode_payload(content_type: str | None, body: bytes) -> dict[str, Any]:
     return value
 
 
-def parse_event(event: str, payload: Mapping[str, Any]) -> BuildTrigger | Ignored:
+def parse_event(event: str, payload: Mapping[str, Any]) -> BuildTrigger | LaneClosed | Ignored:
     """Decide whether `event` (the `X-GitHub-Event` header) builds, and extract what it builds."""
     if event == "ping":
         return Ignored("ping")
@@ -88,17 +99,17 @@ def parse_event(event: str, payload: Mapping[str, Any]) -> BuildTrigger | Ignore
     return Ignored(f"event '{event}' is not built")
 
 
-def _parse_push(payload: Mapping[str, Any]) -> BuildTrigger | Ignored:
+def _parse_push(payload: Mapping[str, Any]) -> BuildTrigger | LaneClosed | Ignored:
     ref = _str(payload, "ref")
     if ref.startswith(_TAG_PREFIX):
         return Ignored("tag push: not built")
     after = _sha(payload, "after")
-    if _opt_bool(payload, "deleted") or after == _NULL_SHA:
-        return Ignored("branch deleted")
     if not ref.startswith(_BRANCH_PREFIX):
         return Ignored(f"ref '{ref}' is not a branch")
     repository = _map(payload, "repository")
     repo = _str(repository, "full_name", "repository")
+    if _opt_bool(payload, "deleted") or after == _NULL_SHA:
+        return LaneClosed(repo, "branch deleted", branch=ref.removeprefix(_BRANCH_PREFIX))
     head_commit = _opt_map(payload, "head_commit")
     commit = head_commit or {}
     author = _opt_map(commit, "author", "head_commit") or {}
@@ -130,8 +141,13 @@ def _parse_push(payload: Mapping[str, Any]) -> BuildTrigger | Ignored:
     )
 
 
-def _parse_pull_request(payload: Mapping[str, Any]) -> BuildTrigger | Ignored:
+def _parse_pull_request(payload: Mapping[str, Any]) -> BuildTrigger | LaneClosed | Ignored:
     action = _str(payload, "action")
+    if action == "closed":
+        repository = _opt_map(payload, "repository") or {}
+        base_repo = _map(_map(_map(payload, "pull_request"), "base", "pull_request"), "repo")
+        repo = _opt_str(repository, "full_name", "repository") or _str(base_repo, "full_name")
+        return LaneClosed(repo, "pull request closed", pr_number=_int(payload, "number"))
     if action not in _BUILT_PR_ACTIONS:
         return Ignored(f"pull_request action '{action}' is not built")
     pr = _map(payload, "pull_request")

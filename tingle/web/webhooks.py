@@ -19,8 +19,15 @@ from starlette.responses import JSONResponse
 
 from tingle import metrics
 from tingle.build import Build, BuildState
-from tingle.control import publish_status, queue_build, supersede
-from tingle.forge.events import BuildTrigger, Ignored, MalformedPayload, decode_payload, parse_event
+from tingle.control import close_lane, publish_status, queue_build, supersede
+from tingle.forge.events import (
+    BuildTrigger,
+    Ignored,
+    LaneClosed,
+    MalformedPayload,
+    decode_payload,
+    parse_event,
+)
 from tingle.forge.signature import verify_signature
 from tingle.queue import enqueue_build
 from tingle.web.state import AppState
@@ -82,6 +89,12 @@ async def _handle(request: Request) -> JSONResponse:
         if isinstance(outcome, Ignored):
             log.info("webhook ignored", gh_event=event, reason=outcome.reason)
             return _answer(200, result="ignored", reason=outcome.reason)
+        if isinstance(outcome, LaneClosed):  # its builds are cancelled after the answer
+            log.info("lane closed", gh_event=event, repo=outcome.repo, reason=outcome.reason)
+            return JSONResponse(
+                {"result": "closed", "reason": outcome.reason},
+                background=BackgroundTask(close_lane, app, outcome),
+            )
         try:
             return await _accept(app, outcome, event, delivery_id)
         except (RedisError, OSError) as exc:
