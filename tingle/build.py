@@ -13,6 +13,7 @@ from typing import Any
 
 
 class BuildState(StrEnum):
+    HELD = "held"  # a fork's pull request, waiting for a maintainer's approval (TINGLE_HOLD_FORKS)
     QUEUED = "queued"
     RUNNING = "running"
     SUCCESS = "success"
@@ -23,7 +24,7 @@ class BuildState(StrEnum):
 
     @property
     def terminal(self) -> bool:
-        return self not in (BuildState.QUEUED, BuildState.RUNNING)
+        return self not in (BuildState.HELD, BuildState.QUEUED, BuildState.RUNNING)
 
 
 class StepState(StrEnum):

@@ -58,6 +58,7 @@ class Settings:
     styx_timeout: float = 30.0
     secrets_url: str = "/var/lib/tingle/secrets"  # <root>/<org>/<repo>/<name>
     secrets_work_dir: Path = Path("/var/lib/tingle/build-secrets")  # seen by dockerd at this path
+    hold_forks: bool = False  # a fork's pull request builds only once a maintainer approves
     supersede: bool = True  # a newer push to a branch or pull request cancels older builds
     supersede_except: frozenset[str] = frozenset()  # repositories that keep every build
     shutdown_grace_seconds: int = 60
@@ -105,6 +106,7 @@ class Settings:
             styx_timeout=float(get("STYX_TIMEOUT", str(defaults.styx_timeout))),
             secrets_url=get("SECRETS_URL", defaults.secrets_url),
             secrets_work_dir=Path(get("SECRETS_WORK_DIR", str(defaults.secrets_work_dir))),
+            hold_forks=get("HOLD_FORKS", "false").lower() in ("1", "true", "yes"),
             supersede=get("SUPERSEDE", "true").lower() in ("1", "true", "yes"),
             supersede_except=frozenset(
                 filter(None, (r.strip() for r in get("SUPERSEDE_EXCEPT", "").split(",")))

@@ -33,8 +33,11 @@ class Services(Protocol):
 async def queue_build(services: Services, build: Build) -> list[str]:
     """Store and enqueue a new build. Returns the older builds of its branch or pull request that
     it supersedes (to cancel with `supersede`, off the webhook's path)."""
+    if build.is_fork and services.settings.hold_forks:
+        build.state = BuildState.HELD  # nothing runs a stranger's code until someone approves
     await services.store.save(build)
-    await enqueue_build(services.queue, build.id, services.settings.queue_name)
+    if build.state is BuildState.QUEUED:
+        await enqueue_build(services.queue, build.id, services.settings.queue_name)
     older = await services.store.join_lane(build)
     return older if services.settings.supersedes(build.repo) else []
 
@@ -72,12 +75,25 @@ async def cancel_build(
     if not await services.store.request_cancel(build_id, CancelRequest(reason, superseded_by)):
         return False  # asked already: the first reason stands
     await services.queue.zadd(abort_jobs_ss, {job_id(build_id): int(time.time() * 1000)})
-    if build.state is BuildState.QUEUED:  # no worker has it: end it here
+    if build.state in (BuildState.QUEUED, BuildState.HELD):  # no worker has it: end it here
         build.state, build.reason, build.finished_at = BuildState.CANCELLED, reason, time.time()
         build.superseded_by = superseded_by
         await services.store.save(build)
         await publish_status(services, build)
     log.info("build cancel requested", build_id=build_id, reason=reason)
+    return True
+
+
+async def approve_build(services: Services, build_id: str, who: str = "a maintainer") -> bool:
+    """Let a held build (a fork's pull request) run. False when it is not held."""
+    build = await services.store.get(build_id)
+    if build is None or build.state is not BuildState.HELD:
+        return False
+    build.state, build.reason = BuildState.QUEUED, f"approved by {who}"
+    await services.store.save(build)
+    await enqueue_build(services.queue, build.id, services.settings.queue_name)
+    await publish_status(services, build)
+    log.info("held build approved", build_id=build_id, by=who)
     return True
 
 

@@ -63,6 +63,8 @@ class Janitor:
         if build is None or build.state.terminal:
             await store.forget_active(build_id)
             return False
+        if build.state is BuildState.HELD:  # waits for a person, not for a worker
+            return False
         job = job_id(build_id)
         picked = bool(await self._queue.exists(in_progress_key_prefix + job))
         if build.state is BuildState.RUNNING or picked:  # a worker has it: is that one alive?

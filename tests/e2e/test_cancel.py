@@ -237,3 +237,37 @@ def test_deleting_the_branch_cancels_its_queued_builds(
     build_id = pushed.json()["build_id"]
     wait_for(lambda: record(settings, build_id)["state"] == "cancelled", what="the cancel")
     assert record(settings, build_id)["reason"] == "branch deleted"
+
+
+def test_a_fork_pull_request_waits_for_a_maintainers_approval(
+    settings: Settings, make_repo: Any, run_worker: Any, fake_github: Any
+) -> None:
+    import httpx
+
+    from tests.support.servers import serve_app
+    from tingle.web.app import create_app
+
+    holding = dataclasses.replace(settings, hold_forks=True, admin_token="admin-token")
+    make_repo("octo/app").commit({"README.md": "base\n"})
+    sha = make_repo("stranger/app").commit({"build-info.yaml": build_info(step("t", "echo ran"))})
+    payload = pull_request_payload("octo/app", sha, number=30, head="stranger/app")
+    with serve_app(create_app(holding)) as url:
+        build_id = send(url, "pull_request", payload, secret=WEBHOOK_SECRET).json()["build_id"]
+        status = fake_github.wait_for_status("octo/app", sha, "tingle", "pending", timeout=10)
+        assert "waits for a maintainer's approval" in status["description"]
+        run_worker()  # nothing to run: the build is held
+        assert record(settings, build_id)["state"] == "held"
+
+        refused = httpx.post(f"{url}/api/builds/{build_id}/approve", timeout=10)
+        assert refused.status_code == 401
+        approved = httpx.post(
+            f"{url}/api/builds/{build_id}/approve",
+            headers={"Authorization": "Bearer admin-token"},
+            timeout=10,
+        )
+        assert approved.json() == {"build_id": build_id, "approved": True}
+        run_worker()
+    build = record(settings, build_id)
+    assert (build["state"], build["reason"]) == ("success", None)
+    assert log_of(settings, build_id, 0).splitlines() == ["+ echo ran", "ran"]
+    fake_github.wait_for_status("octo/app", sha, "tingle", "success", timeout=10)

@@ -24,6 +24,7 @@ class CommitStatus:
 
 
 _BUILD_STATE: dict[BuildState, tuple[str, str]] = {
+    BuildState.HELD: ("pending", "waits for a maintainer's approval (from a fork)"),
     BuildState.QUEUED: ("pending", "queued"),
     BuildState.RUNNING: ("pending", "running"),
     BuildState.SUCCESS: ("success", "passed"),

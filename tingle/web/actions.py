@@ -58,6 +58,29 @@ async def _restart(request: Request, *, api: bool) -> Response:
     return RedirectResponse(f"/builds/{new_id}?notice=restarted", status_code=303)
 
 
+async def _approve(request: Request, *, api: bool) -> Response:
+    refused = _refusal(request, api=api)
+    if refused is not None:
+        return refused
+    build = await find_build(request)
+    if build is None:
+        return JSONResponse({"error": "build not found"}, status_code=404)
+    from tingle.control import approve_build
+
+    approved = await approve_build(app_state(request), build.id, "an admin")
+    if api:
+        return JSONResponse({"build_id": build.id, "approved": approved})
+    return RedirectResponse(f"/builds/{build.id}?notice=approved", status_code=303)
+
+
+async def approve_page(request: Request) -> Response:
+    return await _approve(request, api=False)
+
+
+async def approve_api(request: Request) -> Response:
+    return await _approve(request, api=True)
+
+
 async def cancel_page(request: Request) -> Response:
     return await _cancel(request, api=False)
 

@@ -12,7 +12,7 @@ from html import escape
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tingle.build import Build, StepRecord
+from tingle.build import Build, BuildState, StepRecord
 from tingle.web.auth import access, is_admin, readable_page
 from tingle.web.layout import duration, link, not_found, page, state_label, when
 from tingle.web.views import elapsed, find_build, log_truncated, repo_path, safe_url, trigger
@@ -21,6 +21,7 @@ NOTICES = {  # ?notice= keys; the text shown is ours, never the query's
     "cancel-requested": "Cancel requested: the build stops in a moment.",
     "cancel-refused": "Nothing to cancel: the build has finished, or a cancel was asked already.",
     "restarted": "Restarted: this is a new build of the same commit.",
+    "approved": "Approved: the build is queued.",
 }
 OPEN_STATES = ("running", "failure", "error", "cancelled")
 
@@ -56,8 +57,14 @@ def _actions(request: Request, build: Build) -> str:
     if is_admin(request):
         finished = " hidden" if build.state.terminal else ""
         running = "" if build.state.terminal else " hidden"
+        approve = (
+            f"<form method='post' action='/builds/{escape(build.id)}/approve' class='approve'>"
+            "<button type='submit'>Approve and run</button></form>"
+            if build.state is BuildState.HELD
+            else ""
+        )
         return (
-            "<div class='actions'>"
+            f"<div class='actions'>{approve}"
             f"<form method='post' action='/builds/{escape(build.id)}/cancel' "
             f"class='cancel'{finished}><button type='submit'>Cancel build</button></form>"
             f"<form method='post' action='/builds/{escape(build.id)}/restart' "
