@@ -31,6 +31,7 @@ from tingle.store import BuildStore
 log = structlog.get_logger(__name__)
 
 RECONNECT_SECONDS = 2.0
+CLOSE_SECONDS = 10.0  # how long a stopping worker waits for arq's loop and its clean-up
 
 
 def shipping_config(settings: Settings) -> ShippingConfig:
@@ -119,7 +120,7 @@ async def run_worker(
         pool = connect(settings.redis_url)
         worker = make_worker(settings, pool, burst=burst, health=health)
         try:
-            await worker.async_run()
+            await _run_until_stopped(worker)
             return
         except asyncio.CancelledError:  # arq cancels its main task on SIGINT / SIGTERM
             log.info("worker stopped")
@@ -127,6 +128,24 @@ async def run_worker(
         except (RedisConnectionError, OSError) as exc:
             log.warning("lost redis; reconnecting", error=str(exc), in_seconds=RECONNECT_SECONDS)
         finally:
-            with contextlib.suppress(Exception):
-                await worker.close()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(worker.close(), CLOSE_SECONDS)
         await asyncio.sleep(RECONNECT_SECONDS)
+
+
+async def _run_until_stopped(worker: Worker) -> None:
+    """arq's loop, ended for sure once arq was told to stop (a signal, after the grace period):
+    its main task is then given a moment, not forever, so a stopping worker always exits."""
+    stopped = asyncio.Event()
+    worker.on_stop = lambda signum: stopped.set()
+    loop_task = asyncio.create_task(worker.async_run())
+    stop_task = asyncio.create_task(stopped.wait())
+    try:
+        await asyncio.wait({loop_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        if not loop_task.done():
+            await asyncio.wait({loop_task}, timeout=CLOSE_SECONDS)
+            loop_task.cancel()
+            raise asyncio.CancelledError
+        loop_task.result()
+    finally:
+        stop_task.cancel()

@@ -195,7 +195,8 @@ def test_sigterm_hands_a_build_back_and_another_worker_finishes_it(
         ]
         wait_for(lambda: step_running(settings, build_id), what="the step to start")
     finally:
-        assert stop(first) == 0
+        code = stop(first)
+    assert code == 0, (tmp_path / "first.log").read_text()[-3000:]
     handed_back = record(settings, build_id)
     assert handed_back["state"] == "queued", (tmp_path / "first.log").read_text()
     second = start_worker(settings, tmp_path / "second.log")
