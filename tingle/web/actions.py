@@ -1,4 +1,4 @@
-"""Cancel and restart, for signed-in people (the build page's buttons) and for API clients.
+"""Cancel, restart and approve, for signed-in people (the build page's buttons) and for API clients.
 
 The work is `tingle.control`'s: cancelling asks the worker that runs the build to stop it (a
 queued build ends at once); restarting queues the same commit as a new build. `control` is
@@ -10,6 +10,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from tingle.build import Build
 from tingle.web.auth import is_admin, same_origin, unauthorized
 from tingle.web.views import app_state, find_build
 
@@ -26,13 +27,21 @@ def _refusal(request: Request, *, api: bool) -> Response | None:
     return None
 
 
-async def _cancel(request: Request, *, api: bool) -> Response:
+async def _target(request: Request, *, api: bool) -> Build | Response:
+    """The build to act on, or the answer saying why there is none or why not."""
     refused = _refusal(request, api=api)
     if refused is not None:
         return refused
     build = await find_build(request)
     if build is None:
         return JSONResponse({"error": "build not found"}, status_code=404)
+    return build
+
+
+async def _cancel(request: Request, *, api: bool) -> Response:
+    build = await _target(request, api=api)
+    if isinstance(build, Response):
+        return build
     from tingle.control import cancel_build
 
     cancelled = await cancel_build(app_state(request), build.id)
@@ -43,12 +52,9 @@ async def _cancel(request: Request, *, api: bool) -> Response:
 
 
 async def _restart(request: Request, *, api: bool) -> Response:
-    refused = _refusal(request, api=api)
-    if refused is not None:
-        return refused
-    build = await find_build(request)
-    if build is None:
-        return JSONResponse({"error": "build not found"}, status_code=404)
+    build = await _target(request, api=api)
+    if isinstance(build, Response):
+        return build
     from tingle.control import restart_build
 
     new_id = await restart_build(app_state(request), build.id)
@@ -59,12 +65,9 @@ async def _restart(request: Request, *, api: bool) -> Response:
 
 
 async def _approve(request: Request, *, api: bool) -> Response:
-    refused = _refusal(request, api=api)
-    if refused is not None:
-        return refused
-    build = await find_build(request)
-    if build is None:
-        return JSONResponse({"error": "build not found"}, status_code=404)
+    build = await _target(request, api=api)
+    if isinstance(build, Response):
+        return build
     from tingle.control import approve_build
 
     approved = await approve_build(app_state(request), build.id, "an admin")
