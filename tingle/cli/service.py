@@ -96,7 +96,14 @@ def _up(args: argparse.Namespace) -> int:
                 access_log=False,  # "webhook accepted" says more, once
             )
         )
-        await asyncio.gather(server.serve(), run_worker(settings))
+        serving = asyncio.create_task(server.serve())
+        try:
+            # The worker takes SIGINT and SIGTERM (its handlers are installed last); when it has
+            # stopped, so does the web app.
+            await run_worker(settings)
+        finally:
+            server.should_exit = True
+            await serving
 
     asyncio.run(both())
     return 0
