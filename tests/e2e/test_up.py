@@ -67,7 +67,8 @@ def test_up_prints_its_webhook_and_builds_a_push(
         assert httpx.get(f"{base}/api/builds/{build_id}/steps/0/log").text == "+ echo up\nup"
         fake_github.wait_for_status("octo/app", sha, "tingle", "success")
     finally:
-        stop(process)
+        code = stop(process)
+    assert code == 0  # SIGTERM stops the worker, then the web app, cleanly
 
 
 def wait_ready(base: str) -> None:
