@@ -1,27 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.fakes.fixtures import STYX_TOKEN
 from tests.fakes.styx import FakeStyx
 from tingle.deploy import StaticToken, StyxClient
 
-TOKEN = "styx-test-token"
-
-
-@pytest.fixture(scope="session")
-def styx_server() -> Iterator[FakeStyx]:
-    with FakeStyx() as fake:
-        yield fake
-
-
-@pytest.fixture
-def styx(styx_server: FakeStyx) -> FakeStyx:
-    """The session's fake Styx, emptied, accepting only TOKEN."""
-    styx_server.reset()
-    styx_server.accept_tokens(TOKEN)
-    return styx_server
+TOKEN = STYX_TOKEN  # the `styx` fixture (tests/fakes/fixtures.py) accepts this one only
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import TEST_IMAGE, WEBHOOK_SECRET
 from tests.e2e.test_push_to_status import log_of, record
+from tests.fakes.fixtures import STYX_TOKEN
 from tests.fakes.styx import FakeStyx
 from tests.support.payloads import pull_request_payload, push_payload, send
 from tests.support.registry import Registry
@@ -22,7 +23,6 @@ from tingle.config import Settings
 pytestmark = pytest.mark.usefixtures("docker_client")
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "data-pipeline"
-STYX_TOKEN = "styx-e2e-token"
 
 
 @pytest.fixture(scope="module")
@@ -30,19 +30,6 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = Registry(tmp_path_factory.mktemp("registry"))
     yield server.host
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def styx_server() -> Iterator[FakeStyx]:
-    with FakeStyx() as fake:
-        yield fake
-
-
-@pytest.fixture
-def styx(styx_server: FakeStyx) -> FakeStyx:
-    styx_server.reset()
-    styx_server.accept_tokens(STYX_TOKEN)
-    return styx_server
 
 
 @pytest.fixture

@@ -15,6 +15,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.fakes.github import FakeGitHub
+from tests.fakes.styx import FakeStyx
+
+STYX_TOKEN = "styx-test-token"  # the only bearer token the `styx` fixture accepts
 
 
 @dataclass(frozen=True)
@@ -73,3 +76,18 @@ def github_app(fake_github: FakeGitHub, github_app_keys: AppKeys) -> FakeApp:
     )
     fake_github.register_app(app.app_id, github_app_keys.public_pem, app.installations)
     return app
+
+
+@pytest.fixture(scope="session")
+def styx_server() -> Iterator[FakeStyx]:
+    """One fake Styx for the whole session."""
+    with FakeStyx() as fake:
+        yield fake
+
+
+@pytest.fixture
+def styx(styx_server: FakeStyx) -> FakeStyx:
+    """The session's fake Styx, emptied, accepting only STYX_TOKEN."""
+    styx_server.reset()
+    styx_server.accept_tokens(STYX_TOKEN)
+    return styx_server
