@@ -68,7 +68,7 @@ def settings(redis_url: str, tmp_path: Path, repos_root: Path, fake_github: Any)
         public_url="http://tingle.test",
         github_api_url=fake_github.base_url,
         github_token="test-token",
-        github_write_interval=0.0,
+        github_writes_per_second=0.0,
         clone_url_rewrites=(("https://github.com/", f"{repos_root.as_uri()}/"),),
         workspace_root=tmp_path / "workspaces",
         docker_network="none",

@@ -34,7 +34,8 @@ class Settings:
     public_url: str = "http://127.0.0.1:8080"
     github_api_url: str = "https://api.github.com"
     github_token: str = ""
-    github_write_interval: float = 0.5
+    github_writes_per_second: float = 1.0  # shared by all processes, per identity; 0 = no limit
+    github_write_burst: int = 8  # writes that may go at once after a quiet spell
     github_app_id: str = ""  # authenticate as a GitHub App (with the key below) instead of a token
     github_app_private_key: str = ""  # PEM text (TINGLE_GITHUB_APP_PRIVATE_KEY or ..._FILE)
     admin_token: str = ""  # who may cancel and restart builds in the web view
@@ -83,9 +84,10 @@ class Settings:
             public_url=get("PUBLIC_URL", defaults.public_url).rstrip("/"),
             github_api_url=get("GITHUB_API_URL", defaults.github_api_url).rstrip("/"),
             github_token=get("GITHUB_TOKEN", ""),
-            github_write_interval=float(
-                get("GITHUB_WRITE_INTERVAL", str(defaults.github_write_interval))
+            github_writes_per_second=float(
+                get("GITHUB_WRITES_PER_SECOND", str(defaults.github_writes_per_second))
             ),
+            github_write_burst=int(get("GITHUB_WRITE_BURST", str(defaults.github_write_burst))),
             status_context=get("STATUS_CONTEXT", defaults.status_context),
             github_app_id=get("GITHUB_APP_ID", ""),
             github_app_private_key=_secret_value(env, "GITHUB_APP_PRIVATE_KEY"),

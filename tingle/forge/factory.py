@@ -23,8 +23,9 @@ def github_clients(settings: Settings) -> GitHubClients | None:
         return PyGithubClient(
             credentials=credentials,
             base_url=settings.github_api_url,
-            seconds_between_writes=settings.github_write_interval,
-            # Writes are spaced already; spacing reads too would only delay the next status.
+            # No spacing here: callers spend a shared budget first (forge/writebudget.py), and a
+            # fixed gap per client would only delay the next status.
+            seconds_between_writes=0.0,
             seconds_between_requests=0.0,
         )
 
