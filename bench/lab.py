@@ -102,7 +102,11 @@ class Process:
 class Lab:
     """`with Lab() as lab:` a Redis, the GitHub fake and settings pointing Tingle at them."""
 
-    write_interval: float = 0.5  # Tingle's default (TINGLE_GITHUB_WRITE_INTERVAL)
+    # The shared GitHub write budget: Tingle's burst (8), so a build's statuses go out at once
+    # as after a quiet spell, but refilled faster than its 1 a second, since the benches push
+    # builds far faster than one installation would and measure Tingle, not the budget.
+    writes_per_second: float = 10.0
+    write_burst: int = 8
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="tingle-bench-")))
     redis_server: RedisServer | None = None
     github: TimedFakeGitHub | None = None
@@ -164,13 +168,22 @@ class Lab:
             public_url="http://127.0.0.1:8080",
             github_api_url=self.fake.base_url,
             github_token="bench-token",
-            github_write_interval=self.write_interval,
+            github_writes_per_second=self.writes_per_second,
+            github_write_burst=self.write_burst,
             clone_url_rewrites=(("https://github.com/", f"{(self.root / 'repos').as_uri()}/"),),
             workspace_root=self.root / "workspaces",
             docker_network="none",
             worker_concurrency=1,
         )
         return replace(base, **overrides)
+
+    @staticmethod
+    def budget_refill_seconds(settings: Settings) -> float:
+        """How long an empty GitHub write budget takes to be full again: the pause between
+        builds that makes each start like a separate push."""
+        if settings.github_writes_per_second <= 0:
+            return 0.0
+        return settings.github_write_burst / settings.github_writes_per_second
 
     def reset(self) -> None:
         """Empty Redis and the fake between benchmarks."""

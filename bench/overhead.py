@@ -52,7 +52,7 @@ def run(lab: Lab, *, rounds: int = 5) -> dict[str, Any]:
         _tingle(lab, web.url, 0)  # warm-up: page cache, image layers, connections
         _shell_loop()
         for index in range(1, rounds + 1):
-            time.sleep(settings.github_write_interval)
+            time.sleep(lab.budget_refill_seconds(settings))  # each round as a separate push
             end_to_end, in_worker = _tingle(lab, web.url, index)
             tingle.append(end_to_end)
             worker.append(in_worker)

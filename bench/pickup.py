@@ -94,7 +94,7 @@ def _summaries(samples: list[dict[str, float]]) -> dict[str, Any]:
 def run(lab: Lab, *, builds: int = 100, back_to_back: int = 20, warmup: int = 3) -> dict[str, Any]:
     lab.reset()
     settings = lab.settings()
-    gap = settings.github_write_interval + 0.1
+    gap = lab.budget_refill_seconds(settings) + 0.1
     with lab.web(settings) as web, lab.workers(settings, 1):
         _series(lab, web.url, warmup, gap, 0)
         spaced = _series(lab, web.url, builds, gap, warmup)
@@ -102,7 +102,8 @@ def run(lab: Lab, *, builds: int = 100, back_to_back: int = 20, warmup: int = 3)
     return {
         "builds": builds,
         "gap_s": gap,
-        "github_write_interval_s": settings.github_write_interval,
+        "github_writes_per_second": settings.github_writes_per_second,
+        "github_write_burst": settings.github_write_burst,
         "spaced": _summaries(spaced),
         "back_to_back": {"builds": back_to_back, **_summaries(tight)},
     }
