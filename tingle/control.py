@@ -15,8 +15,8 @@ from tingle.build import Build, BuildState
 from tingle.config import Settings
 from tingle.feedback import Feedback
 from tingle.forge.events import LaneClosed
-from tingle.queue import enqueue_build, job_id
-from tingle.store import BuildStore, CancelRequest
+from tingle.queue import add_new_build_job, enqueue_build, job_id
+from tingle.store import BuildStore, CancelRequest, older_in_lane
 
 log = structlog.get_logger(__name__)
 
@@ -35,11 +35,20 @@ async def queue_build(services: Services, build: Build) -> list[str]:
     it supersedes (to cancel with `supersede`, off the webhook's path)."""
     if build.is_fork and services.settings.hold_forks:
         build.state = BuildState.HELD  # nothing runs a stranger's code until someone approves
-    await services.store.save(build)
-    if build.state is BuildState.QUEUED:
-        await enqueue_build(services.queue, build.id, services.settings.queue_name)
-    older = await services.store.join_lane(build)
+    older = await _store_new(services, build)
     return older if services.settings.supersedes(build.repo) else []
+
+
+async def _store_new(services: Services, build: Build) -> list[str]:
+    """Save a build with a fresh id, queue its job unless it is held, and add it to its lane, in
+    one round trip that is all or nothing. Returns the older builds of its lane."""
+    async with services.queue.pipeline(transaction=True) as pipe:
+        services.store.add_save(pipe, build)
+        if build.state is BuildState.QUEUED:
+            add_new_build_job(pipe, services.queue, build.id, services.settings.queue_name)
+        lane_at = services.store.add_join_lane(pipe, build)
+        results = await pipe.execute()
+    return older_in_lane(build, results[lane_at])
 
 
 async def publish_status(services: Services, build: Build) -> None:
@@ -116,9 +125,7 @@ async def restart_build(services: Services, build_id: str) -> str:
         delivery_id=None,
         superseded_by=None,
     )
-    await services.store.save(new)
-    await enqueue_build(services.queue, new.id, services.settings.queue_name)
-    await services.store.join_lane(new)  # restarting an old commit supersedes nothing
+    await _store_new(services, new)  # restarting an old commit supersedes nothing
     await publish_status(services, new)
     log.info("build restarted", build_id=new.id, restarted=build_id)
     return new.id

@@ -18,6 +18,7 @@ import json
 from dataclasses import asdict, dataclass
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
 
 from tingle.build import Build
@@ -78,15 +79,19 @@ class BuildStore:
 
     async def save(self, build: Build) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(self.key("build", build.id), json.dumps(build.to_dict()))
-            pipe.zadd(self.key("builds"), {build.id: build.created_at})
-            pipe.zadd(self.key("repo", build.repo, "builds"), {build.id: build.created_at})
-            pipe.zadd(self.key("repos"), {build.repo: build.created_at})
-            if build.state.terminal:
-                pipe.srem(self.key("active"), build.id)
-            else:
-                pipe.sadd(self.key("active"), build.id)
+            self.add_save(pipe, build)
             await pipe.execute()
+
+    def add_save(self, pipe: Pipeline, build: Build) -> None:
+        """The commands that save `build`, added to the caller's MULTI."""
+        pipe.set(self.key("build", build.id), json.dumps(build.to_dict()))
+        pipe.zadd(self.key("builds"), {build.id: build.created_at})
+        pipe.zadd(self.key("repo", build.repo, "builds"), {build.id: build.created_at})
+        pipe.zadd(self.key("repos"), {build.repo: build.created_at})
+        if build.state.terminal:
+            pipe.srem(self.key("active"), build.id)
+        else:
+            pipe.sadd(self.key("active"), build.id)
 
     async def get(self, build_id: str) -> Build | None:
         raw = await self.redis.get(self.key("build", build_id))
@@ -148,15 +153,14 @@ class BuildStore:
         """The recent builds of a lane, newest first."""
         return [_text(i) for i in await self.redis.zrevrange(lane_key, 0, -1)]
 
-    async def join_lane(self, build: Build) -> list[str]:
-        """Add `build` to its lane; returns the ids of the lane's older builds (newest first)."""
+    def add_join_lane(self, pipe: Pipeline, build: Build) -> int:
+        """The commands that add `build` to its lane, added to the caller's MULTI. Returns the
+        index of the result that `older_in_lane` reads."""
         key = self.lane_key(build)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {build.id: build.created_at})
-            pipe.zremrangebyrank(key, 0, -LANE_LENGTH - 1)
-            pipe.zrevrangebyscore(key, build.created_at, "-inf")
-            *_, ids = await pipe.execute()
-        return [_text(i) for i in ids if _text(i) != build.id]
+        pipe.zadd(key, {build.id: build.created_at})
+        pipe.zremrangebyrank(key, 0, -LANE_LENGTH - 1)
+        pipe.zrevrangebyscore(key, build.created_at, "-inf")
+        return len(pipe) - 1
 
     async def delete_logs(self, build_id: str, step_count: int) -> None:
         """Forget the logs of an attempt that did not finish, before the build runs again."""
@@ -238,6 +242,11 @@ class BuildStore:
         return [_chunk(entry_id, fields) for _, entries in streams for entry_id, fields in entries]
 
     # --- end of queries for the web view ---
+
+
+def older_in_lane(build: Build, lane_ids: list[bytes]) -> list[str]:
+    """The builds of `build`'s lane older than it, newest first, from `add_join_lane`'s result."""
+    return [_text(i) for i in lane_ids if _text(i) != build.id]
 
 
 def _chunk(entry_id: bytes | str, fields: dict[bytes | str, bytes | str]) -> LogChunk:
