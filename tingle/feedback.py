@@ -11,6 +11,7 @@ from tingle.forge.auth import GitHubClients
 from tingle.forge.comment import LOG_TAIL_LINES, CommentView, StepView, render_comment
 from tingle.forge.reporter import FeedbackPublisher, Target
 from tingle.forge.statuses import CommitStatus, commit_statuses
+from tingle.forge.writebudget import write_budget
 from tingle.store import BuildStore
 
 # The comment follows a build's start and end, not each step: a PR thread's readers get news,
@@ -21,7 +22,10 @@ COMMENT_STATES = {BuildState.QUEUED, *(state for state in BuildState if state.te
 def make_feedback(
     redis: Redis, store: BuildStore, settings: Settings, clients: GitHubClients | None
 ) -> Feedback:
-    return Feedback(FeedbackPublisher(redis, clients, prefix=settings.key_prefix), store, settings)
+    publisher = FeedbackPublisher(
+        redis, clients, prefix=settings.key_prefix, budget=write_budget(redis, settings)
+    )
+    return Feedback(publisher, store, settings)
 
 
 class Feedback:

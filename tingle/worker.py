@@ -78,11 +78,13 @@ def make_worker(
             ctx["health"] = asyncio.create_task(metrics.heartbeat(health))
         if not burst:
             ctx["janitor"] = asyncio.create_task(Janitor(app, pool).run_forever())
+        if github is not None:  # post the feedback the web app hands over
+            ctx["handoffs"] = asyncio.create_task(app.feedback.publisher.carry_handoffs())
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if health is not None:
             health.mark_stopping()
-        for name in ("janitor", "health"):
+        for name in ("janitor", "handoffs", "health"):
             task: asyncio.Task[None] | None = ctx.get(name)
             if task is not None:
                 task.cancel()

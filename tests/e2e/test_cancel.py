@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from tests.e2e.test_push_to_status import build_info, log_of, step
 from tests.e2e.test_workers import wait_terminal
 from tests.support.payloads import pull_request_payload, push_payload, send
 from tests.support.processes import start_worker, stop
+from tests.support.waiting import wait_for
 from tingle import control
 from tingle.config import Settings
 from tingle.executor.docker import BUILD_LABEL, INSTANCE_LABEL
@@ -59,13 +59,6 @@ def record(settings: Settings, build_id: str) -> dict[str, Any]:
         redis.Redis.from_url(settings.redis_url).get(f"tingle:build:{build_id}")
     )
     return data
-
-
-def wait_for(predicate: Any, timeout: float = 30, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def step_running(settings: Settings, build_id: str) -> bool:
@@ -241,7 +234,7 @@ def test_deleting_the_branch_cancels_its_queued_builds(
 
 
 def test_a_fork_pull_request_waits_for_a_maintainers_approval(
-    settings: Settings, make_repo: Any, run_worker: Any, fake_github: Any
+    settings: Settings, make_repo: Any, fake_github: Any, tmp_path: Path
 ) -> None:
     import httpx
 
@@ -252,22 +245,26 @@ def test_a_fork_pull_request_waits_for_a_maintainers_approval(
     make_repo("octo/app").commit({"README.md": "base\n"})
     sha = make_repo("stranger/app").commit({"build-info.yaml": build_info(step("t", "echo ran"))})
     payload = pull_request_payload("octo/app", sha, number=30, head="stranger/app")
-    with serve_app(create_app(holding)) as url:
-        build_id = send(url, "pull_request", payload, secret=WEBHOOK_SECRET).json()["build_id"]
-        status = fake_github.wait_for_status("octo/app", sha, "tingle", "pending", timeout=10)
-        assert "waits for a maintainer's approval" in status["description"]
-        run_worker()  # nothing to run: the build is held
-        assert record(settings, build_id)["state"] == "held"
+    worker = start_worker(holding, tmp_path / "worker.log")
+    try:
+        with serve_app(create_app(holding)) as url:
+            build_id = send(url, "pull_request", payload, secret=WEBHOOK_SECRET).json()["build_id"]
+            # The worker runs nothing (the build is held) but posts the status the web recorded.
+            status = fake_github.wait_for_status("octo/app", sha, "tingle", "pending", timeout=30)
+            assert "waits for a maintainer's approval" in status["description"]
+            assert record(settings, build_id)["state"] == "held"
 
-        refused = httpx.post(f"{url}/api/builds/{build_id}/approve", timeout=10)
-        assert refused.status_code == 401
-        approved = httpx.post(
-            f"{url}/api/builds/{build_id}/approve",
-            headers={"Authorization": "Bearer admin-token"},
-            timeout=10,
-        )
-        assert approved.json() == {"build_id": build_id, "approved": True}
-        run_worker()
+            refused = httpx.post(f"{url}/api/builds/{build_id}/approve", timeout=10)
+            assert refused.status_code == 401
+            approved = httpx.post(
+                f"{url}/api/builds/{build_id}/approve",
+                headers={"Authorization": "Bearer admin-token"},
+                timeout=10,
+            )
+            assert approved.json() == {"build_id": build_id, "approved": True}
+            wait_for(lambda: record(settings, build_id)["state"] == "success", what="the build")
+    finally:
+        stop(worker)
     build = record(settings, build_id)
     assert (build["state"], build["reason"]) == ("success", None)
     assert log_of(settings, build_id, 0).splitlines() == ["+ echo ran", "ran"]

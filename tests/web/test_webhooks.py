@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.parse
 from typing import Any
@@ -12,7 +13,11 @@ import redis
 from tests.conftest import WEBHOOK_SECRET
 from tests.support.payloads import octokit, pull_request_payload, push_payload, send
 from tests.support.servers import RedisServer, serve_app
+from tests.support.waiting import wait_for
 from tingle.config import Settings
+from tingle.forge.factory import github_clients
+from tingle.forge.reporter import FeedbackPublisher
+from tingle.queue import connect
 
 SHA = "a" * 40
 
@@ -46,13 +51,32 @@ def test_push_is_queued_with_a_build_record(web: str, settings: Settings) -> Non
     assert queued_jobs(settings) == 1
 
 
-def test_queued_build_gets_a_pending_status(web: str, fake_github: Any) -> None:
+def test_the_pending_status_is_recorded_and_a_worker_posts_it(
+    web: str, settings: Settings, fake_github: Any
+) -> None:
     build_id = send(web, "push", push_payload("octo/app", SHA), secret=WEBHOOK_SECRET).json()[
         "build_id"
     ]
-    status = fake_github.wait_for_status("octo/app", SHA, "tingle", "pending", timeout=10)
+    client = redis.Redis.from_url(settings.redis_url)
+    key = f"tingle:feedback:status:{build_id}:tingle"
+    wait_for(lambda: client.lrange("tingle:feedback:handoff", 0, -1) == [key.encode()])
+    assert json.loads(client.get(f"{key}:desired"))["status"]["state"] == "pending"
+
+    async def a_worker_carries_the_handoff() -> None:
+        publisher = FeedbackPublisher(connect(settings.redis_url), github_clients(settings))
+        carrier = asyncio.create_task(publisher.carry_handoffs())
+        try:
+            await asyncio.to_thread(
+                fake_github.wait_for_status, "octo/app", SHA, "tingle", "pending", timeout=10
+            )
+        finally:
+            carrier.cancel()
+
+    asyncio.run(a_worker_carries_the_handoff())
+    [status] = fake_github.statuses("octo/app", SHA)  # posted once: by the worker, not the web
     assert status["target_url"] == f"http://tingle.test/builds/{build_id}"
     assert status["description"] == f"Build #{build_id} queued"
+    assert client.llen("tingle:feedback:handoff") == 0
 
 
 def test_pull_request_is_queued_from_its_head(web: str, settings: Settings) -> None:

@@ -146,10 +146,9 @@ class PyGithubClient:
     """GitHubClient on PyGithub, for github.com or a GitHub Enterprise base URL.
 
     One `Github` instance (so one connection pool) serves every call. Sharing it between the threads
-    of `asyncio.to_thread` is fine for our use: requests' connection pool is thread-safe, and the
-    only unguarded shared state is PyGithub's write-spacing clock, so two concurrent writes may be
-    spaced less than `seconds_between_writes` apart. That spacing is courtesy towards GitHub's
-    secondary rate limits, not a correctness need.
+    of `asyncio.to_thread` is fine for our use: requests' connection pool is thread-safe. Writes
+    are not spaced here (PyGithub would sleep in a thread, per process): the feedback publisher
+    takes them from a `WriteBudget` shared by every process.
 
     Retries: `retries` more attempts on 5xx answers and connection errors (POST and PATCH too: a
     repeated status post only adds an identical entry, a repeated edit changes nothing; creating a
@@ -167,8 +166,8 @@ class PyGithubClient:
         token: str | None = None,
         credentials: Credentials | None = None,
         base_url: str = DEFAULT_API_URL,
-        seconds_between_writes: float = 1.0,
-        seconds_between_requests: float = 0.25,
+        seconds_between_writes: float = 0.0,
+        seconds_between_requests: float = 0.0,
         retries: int = 3,
         backoff_factor: float = 0.5,
         max_rate_limit_wait: float = 10.0,

@@ -2,11 +2,14 @@
 catches up after GitHub failures.
 
 For each status (build, context) and each pull request's comment, Redis holds the *desired*
-value and the *posted* one. `publish_*` writes the desired value, marks it due in a sorted set, and
-starts a sync in the background: the build never waits for GitHub. A sync posts under a lock when
-desired and posted differ, so two processes reporting one build can never leave GitHub showing an
-older state. A retryable failure (5xx, no answer, rate limit) stays due, with backoff; the
-worker's janitor calls `sweep()`, so feedback catches up even after a restart.
+value and the *posted* one. `publish_*` writes the desired value and marks it due in a sorted set,
+in one round trip. A publisher with GitHub clients (a worker's) then starts a sync in the
+background: the build never waits for GitHub. One without (the web app's: answering webhooks fast
+is its only job) hands the key over on the `handoff` list, where `carry_handoffs` in a worker
+picks it up at once. A sync posts under a lock when desired and posted differ, so two processes
+reporting one build can never leave GitHub showing an older state. A retryable failure (5xx, no
+answer, rate limit) stays due, with backoff; the worker's janitor calls `sweep()`, so feedback
+catches up even after a restart or a lost hand-off.
 """
 
 from __future__ import annotations
@@ -15,21 +18,28 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import structlog
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import RedisError
 
 from tingle import metrics
 from tingle.forge.auth import GitHubClients
 from tingle.forge.github import GitHubError
 from tingle.forge.statuses import CommitStatus
+from tingle.forge.writebudget import WriteBudget, identity_for
 
 log = structlog.get_logger(__name__)
 
 KEY_TTL_SECONDS = 14 * 24 * 3600
 MAX_BACKOFF_SECONDS = 600.0
+HANDOFF_LENGTH = 10_000  # hand-offs kept while no worker takes them; older ones wait for a sweep
+HANDOFF_WAIT_SECONDS = 1  # how long one blocking read of the hand-off list lasts
+MAX_SYNCS_IN_FLIGHT = 16  # a worker catching up on hand-offs posts this many at once at most
 
 
 @dataclass(frozen=True)
@@ -44,29 +54,44 @@ class Target:
 
 
 class FeedbackPublisher:
-    def __init__(self, redis: Redis, clients: GitHubClients | None, *, prefix: str = "tingle"):
+    def __init__(
+        self,
+        redis: Redis,
+        clients: GitHubClients | None,
+        *,
+        prefix: str = "tingle",
+        budget: WriteBudget | None = None,
+    ):
         self._redis = redis
         self._clients = clients
         self._prefix = prefix
+        self._budget = budget  # None: no spacing between writes
         self._tasks: set[asyncio.Task[bool]] = set()
 
     # --- what callers use ---------------------------------------------------------------------
 
     async def publish_statuses(self, target: Target, statuses: list[CommitStatus]) -> None:
-        """Make `statuses` the ones GitHub should show; post them in the background."""
-        if statuses:
-            contexts = self._key("contexts", target.build_id)
-            await self._redis.sadd(contexts, *(s.context for s in statuses))  # type: ignore[misc]
-            await self._redis.expire(contexts, KEY_TTL_SECONDS)
-        for status in statuses:
-            key = self._key("status", target.build_id, status.context)
-            desired = {"kind": "status", "target": asdict(target), "status": asdict(status)}
-            await self._want(key, desired)
+        """Make `statuses` the ones GitHub should show; they are posted in the background."""
+        if not statuses:
+            return
+        wanted = {
+            self._key("status", target.build_id, status.context): {
+                "kind": "status", "target": asdict(target), "status": asdict(status)
+            }
+            for status in statuses
+        }  # fmt: skip
+        contexts = self._key("contexts", target.build_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(contexts, *(s.context for s in statuses))
+            pipe.expire(contexts, KEY_TTL_SECONDS)
+            self._add_wants(pipe, wanted)
+            await pipe.execute()
+        self._post_soon(wanted.keys())
 
     async def contexts(self, build_id: str) -> set[str]:
         """Every status context ever published for the build, by any process."""
         members = await self._redis.smembers(self._key("contexts", build_id))  # type: ignore[misc]
-        return {m.decode() if isinstance(m, bytes) else str(m) for m in members}
+        return {_text(m) for m in members}
 
     async def publish_comment(self, target: Target, body: str) -> None:
         """Make `body` the pull request's Tingle comment, unless a newer build's is there."""
@@ -75,14 +100,18 @@ class FeedbackPublisher:
         current = await self._redis.get(self._desired(key))
         if current is not None and _newer(json.loads(current)["target"]["build_id"], target):
             return  # an older build finishing late never overwrites the newest one's comment
-        await self._want(key, {"kind": "comment", "target": asdict(target), "body": body})
+        wanted = {key: {"kind": "comment", "target": asdict(target), "body": body}}
+        async with self._redis.pipeline(transaction=True) as pipe:
+            self._add_wants(pipe, wanted)
+            await pipe.execute()
+        self._post_soon(wanted.keys())
 
     async def sweep(self) -> int:
         """Sync everything due (failed earlier, or published by a process that died)."""
         due = await self._redis.zrangebyscore(self._key("due"), "-inf", time.time())
         done = 0
         for raw in due:
-            done += await self.sync(raw.decode() if isinstance(raw, bytes) else str(raw))
+            done += await self.sync(_text(raw))
         return done
 
     async def drain(self, seconds: float = 10.0) -> None:
@@ -92,16 +121,43 @@ class FeedbackPublisher:
 
     # --- the machinery --------------------------------------------------------------------------
 
-    async def _want(self, key: str, desired: dict[str, Any]) -> None:
-        encoded = json.dumps(desired, sort_keys=True)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._desired(key), encoded, ex=KEY_TTL_SECONDS)
-            pipe.zadd(self._key("due"), {key: time.time()})
-            await pipe.execute()
-        if self._clients is not None:
+    def _add_wants(self, pipe: Pipeline, wanted: dict[str, dict[str, Any]]) -> None:
+        """Record each key's desired value as due; without clients, hand the keys over too."""
+        now = time.time()
+        for key, desired in wanted.items():
+            pipe.set(self._desired(key), json.dumps(desired, sort_keys=True), ex=KEY_TTL_SECONDS)
+        pipe.zadd(self._key("due"), dict.fromkeys(wanted, now))
+        if self._clients is None:
+            pipe.rpush(self.handoff_key, *wanted)
+            pipe.ltrim(self.handoff_key, -HANDOFF_LENGTH, -1)
+
+    def _post_soon(self, keys: Iterable[str]) -> None:
+        if self._clients is None:
+            return
+        for key in keys:
             task = asyncio.create_task(self.sync(key))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    @property
+    def handoff_key(self) -> str:
+        return self._key("handoff")
+
+    async def carry_handoffs(self) -> None:
+        """Post what processes without GitHub clients hand over, as soon as they do (run forever
+        in a worker; any number of workers share the list, each key goes to one of them)."""
+        assert self._clients is not None, "only a publisher with GitHub clients can post"
+        while True:
+            while len(self._tasks) >= MAX_SYNCS_IN_FLIGHT:
+                await asyncio.wait(list(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+            try:
+                popped = await self._redis.blpop([self.handoff_key], HANDOFF_WAIT_SECONDS)  # type: ignore[misc]
+            except (RedisError, OSError) as exc:  # the janitor's sweep covers the gap
+                log.warning("feedback hand-offs unreadable", error=str(exc))
+                await asyncio.sleep(HANDOFF_WAIT_SECONDS)
+                continue
+            if popped is not None:
+                self._post_soon([_text(popped[1])])
 
     async def sync(self, key: str) -> bool:
         """Post the desired value of `key` unless GitHub has it. True when GitHub is up to date."""
@@ -124,6 +180,8 @@ class FeedbackPublisher:
         assert self._clients is not None
         client = self._clients.for_build(target.installation_id)
         operation = "create_status" if data["kind"] == "status" else "upsert_pr_comment"
+        if self._budget is not None:
+            await self._budget.acquire(identity_for(target.installation_id))
         try:
             if data["kind"] == "status":
                 status = CommitStatus(**data["status"])
@@ -177,6 +235,10 @@ class FeedbackPublisher:
 
     def _posted(self, key: str) -> str:
         return f"{key}:posted"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _newer(build_id: str, target: Target) -> bool:

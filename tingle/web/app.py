@@ -14,7 +14,6 @@ from starlette.staticfiles import StaticFiles
 from tingle import metrics
 from tingle.config import Settings
 from tingle.feedback import make_feedback
-from tingle.forge.factory import github_clients
 from tingle.pipeline.schema import schema_json
 from tingle.queue import connect
 from tingle.store import BuildStore
@@ -86,12 +85,13 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         pool = connect(settings.redis_url)
         store = BuildStore(pool, settings.key_prefix)
-        feedback = make_feedback(pool, store, settings, github_clients(settings))
+        # No GitHub clients here: the web app records feedback and a worker posts it, so that a
+        # webhook costs this process no GitHub call.
+        feedback = make_feedback(pool, store, settings, None)
         app.state.tingle = AppState(settings=settings, queue=pool, store=store, feedback=feedback)
         try:
             yield
         finally:
-            await feedback.publisher.drain()
             await pool.aclose()
 
     return Starlette(

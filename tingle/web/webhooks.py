@@ -1,8 +1,9 @@
 """`POST /webhooks/github`: verify, record the delivery, enqueue, answer. Nothing else.
 
 No GitHub call, no git and no YAML happen here: GitHub waits only 10 s for an answer, and a
-receiver that does real work in the request drops deliveries when it is slow. The `pending`
-status is posted after the answer has gone, as a background task.
+receiver that does real work in the request drops deliveries when it is slow. A new build costs
+two Redis round trips before the answer (claim the delivery; save, queue and lane in one MULTI).
+After the answer, the `pending` status is recorded and handed to the workers, which post it.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ async def _accept(
 
 
 async def _after_answer(app: AppState, build: Build, superseded: list[str]) -> None:
-    """GitHub has its answer: now tell it the build is pending, and cancel what it supersedes."""
+    """GitHub has its answer: record the pending status, and cancel what the build supersedes."""
     await publish_status(app, build)
     await supersede(app, build, superseded)
 
