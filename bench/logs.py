@@ -83,7 +83,7 @@ def _flood_raw(out: Path) -> float:
     start = time.perf_counter()
     with out.open("wb") as sink:
         subprocess.run(
-            ["docker", "run", "--rm", "--network", "none", IMAGE, "sh", "-c", FLOOD],
+            ["docker", "run", "--rm", IMAGE, "sh", "-c", FLOOD],
             stdout=sink,
             check=True,
             timeout=300,

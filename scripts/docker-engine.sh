@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure a Docker engine answers: reuses a running one, else installs Debian's docker.io if
 # needed and starts dockerd in the background (overlay2; no bridge or iptables on these machines,
-# so containers use the `host` or `none` network). Prints nothing but errors when all is ready.
+# so a container on the default `bridge` network gets a network namespace with loopback only:
+# the same isolation as `none`, and here about 130 ms faster to start). Prints nothing but
+# errors when all is ready.
 set -euo pipefail
 log=${TINGLE_DOCKERD_LOG:-/var/log/tingle-dockerd.log}
 pidfile=/var/run/tingle-dockerd.pid

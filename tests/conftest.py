@@ -71,7 +71,6 @@ def settings(redis_url: str, tmp_path: Path, repos_root: Path, fake_github: Any)
         github_writes_per_second=0.0,
         clone_url_rewrites=(("https://github.com/", f"{repos_root.as_uri()}/"),),
         workspace_root=tmp_path / "workspaces",
-        docker_network="none",
         secrets_url=str(tmp_path / "secrets"),
         secrets_work_dir=tmp_path / "build-secrets",
     )
