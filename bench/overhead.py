@@ -1,5 +1,6 @@
 """Overhead: a build of five trivial steps under Tingle against the same five commands run with
-`docker run --rm` (the engine's default network, as Tingle's steps) in a shell loop, alternating, in the same run.
+`docker run --rm` (on the engine's default network, as Tingle's steps) in a shell loop,
+alternating, in the same run.
 
 Tingle's time is what a developer waits for: from the webhook sent to the `success` status at
 the GitHub fake (pickup, checkout, five containers, logs, statuses). The worker's own share (build

@@ -135,7 +135,7 @@ def _ingest(r: dict[str, Any]) -> str:
     if not ingest:
         return "_not run_"
     rows = []
-    for server in ("tingle", "tingle_32_branches", "tingle_without_github", "bare"):
+    for server in ("tingle", "tingle_32_branches", "bare", "bare_one_redis_write"):
         for phase, f in (ingest.get(server) or {}).items():
             if not isinstance(f, dict):
                 continue
@@ -163,11 +163,13 @@ def _ingest(r: dict[str, Any]) -> str:
     ]
     return (
         f"Payload {ingest['payload_bytes']} bytes, {ingest['seconds_per_phase']} s a phase after a "
-        "2 s warm-up. `tingle`: every push on a branch of its own, the pending status posted to "
-        "the GitHub fake (unspaced). `tingle_32_branches`: 32 branches in turn, so each push "
-        "supersedes (cancels) the previous build of its branch. `tingle_without_github`: no "
-        "token, statuses wait in Redis. CPU ms/req counts the work after the answer too.\n\n"
-        + _table(head, rows)
+        "2 s warm-up. `tingle`: every push on a branch of its own; the build, its job and its "
+        "pending status are recorded, and the status handed to the workers (none run here). "
+        "`tingle_32_branches`: 32 branches in turn, so each push supersedes (cancels) the "
+        "previous build of its branch. `bare`: a starlette endpoint answering 202, the ceiling. "
+        "`bare_one_redis_write`: the same, writing each body to a Redis stream first (one round "
+        "trip): the floor of a receiver that records a delivery before answering. CPU ms/req "
+        "counts the work after the answer too.\n\n" + _table(head, rows)
     )
 
 
