@@ -73,7 +73,9 @@ class DockerExecutor:
             self._limits["nano_cpus"] = int(cpus * 1e9)
         self._build_id = ""
         self._workspace: Path | None = None
-        self._containers: list[Container] = []
+        # Each step's container as it is made: one still being made when the build is cancelled
+        # is made all the same (the call runs in a thread), and teardown must remove it too.
+        self._made: list[asyncio.Future[Container]] = []
 
     async def setup(self, build_id: str, workspace: Path) -> None:
         self._build_id = build_id
@@ -90,8 +92,9 @@ class DockerExecutor:
         on_output: OutputHandler,
         mounts: Mapping[str, Mapping[str, str]] | None = None,
     ) -> StepResult:
-        container = await asyncio.to_thread(self._create, step, env, mounts or {})
-        self._containers.append(container)
+        made = asyncio.create_task(asyncio.to_thread(self._create, step, env, mounts or {}))
+        self._made.append(made)
+        container = await asyncio.shield(made)
         loop = asyncio.get_running_loop()
         chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
         # Attach before start, as `docker run` does: following the logs of a started container
@@ -185,16 +188,28 @@ class DockerExecutor:
             raise InfrastructureError(f"image '{image}' not found and could not be pulled") from exc
 
     async def teardown(self) -> None:
-        containers, self._containers = self._containers, []
-        for container in containers:
-            await asyncio.to_thread(_remove, container)
+        made, self._made = self._made, []
+        failed: Exception | None = None
+        for creation in made:
+            try:
+                container = await creation
+            except Exception:  # never made: the step failed with it
+                continue
+            try:
+                await asyncio.to_thread(_remove, container)
+            except Exception as exc:  # the others go all the same
+                failed = failed or exc
+        if failed is not None:
+            raise failed
 
 
 def remove_build_containers(client: Any, build_id: str, instance: str) -> int:
     """Remove every container of a build of this Tingle `instance` (build ids are only unique
     within one), e.g. those left behind by a worker that died."""
     labels = [f"{BUILD_LABEL}={build_id}", f"{INSTANCE_LABEL}={instance}"]
-    found = client.containers.list(all=True, filters={"label": labels})
+    # Sparse: listing in full inspects each container, and one removed meanwhile (by a clean-up
+    # running beside this) would make the listing fail.
+    found = client.containers.list(all=True, sparse=True, filters={"label": labels})
     for container in found:
         _remove(container)
     return len(found)
