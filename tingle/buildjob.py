@@ -21,6 +21,7 @@ from tingle.executor import docker as docker_executor
 from tingle.feedback import Feedback
 from tingle.forge.auth import GitHubClients
 from tingle.pipeline import TemplateSet
+from tingle.queue import build_id_of
 from tingle.runner import BuildRunner, RunnerConfig, finish, git_fetch
 from tingle.secrets import SecretStore
 from tingle.shipping import Shipper
@@ -83,8 +84,10 @@ class RecordingEvents:
         )
 
 
-async def run_build(ctx: dict[str, Any], build_id: str) -> str:
+async def run_build(ctx: dict[str, Any], build_id: str | None = None) -> str:
+    """The arq job. A webhook's job carries no argument: its id (`build:<id>`) names the build."""
     app: WorkerContext = ctx["tingle"]
+    build_id = build_id or build_id_of(ctx["job_id"])
     build = await app.store.get(build_id)
     if build is None:
         log.warning("build record missing", build_id=build_id)

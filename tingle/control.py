@@ -11,12 +11,13 @@ import structlog
 from arq.connections import ArqRedis
 from arq.constants import abort_jobs_ss
 
+from tingle.admit import Admission, Admitter
 from tingle.build import Build, BuildState
 from tingle.config import Settings
 from tingle.feedback import Feedback
 from tingle.forge.events import LaneClosed
-from tingle.queue import add_new_build_job, enqueue_build, job_id
-from tingle.store import BuildStore, CancelRequest, older_in_lane
+from tingle.queue import enqueue_build, job_id
+from tingle.store import BuildStore, CancelRequest
 
 log = structlog.get_logger(__name__)
 
@@ -28,27 +29,20 @@ class Services(Protocol):
     queue: ArqRedis
     store: BuildStore
     feedback: Feedback
+    admitter: Admitter
 
 
-async def queue_build(services: Services, build: Build) -> list[str]:
-    """Store and enqueue a new build. Returns the older builds of its branch or pull request that
-    it supersedes (to cancel with `supersede`, off the webhook's path)."""
+async def queue_build(
+    services: Services, build: Build, delivery_id: str | None
+) -> tuple[Admission, list[str]]:
+    """Store and enqueue a new build (its id is set here), unless the delivery made one already.
+    Returns the admission and the older builds of its branch or pull request it supersedes (to
+    cancel with `supersede`, off the webhook's path)."""
     if build.is_fork and services.settings.hold_forks:
         build.state = BuildState.HELD  # nothing runs a stranger's code until someone approves
-    older = await _store_new(services, build)
-    return older if services.settings.supersedes(build.repo) else []
-
-
-async def _store_new(services: Services, build: Build) -> list[str]:
-    """Save a build with a fresh id, queue its job unless it is held, and add it to its lane, in
-    one round trip that is all or nothing. Returns the older builds of its lane."""
-    async with services.queue.pipeline(transaction=True) as pipe:
-        services.store.add_save(pipe, build)
-        if build.state is BuildState.QUEUED:
-            add_new_build_job(pipe, services.queue, build.id, services.settings.queue_name)
-        lane_at = services.store.add_join_lane(pipe, build)
-        results = await pipe.execute()
-    return older_in_lane(build, results[lane_at])
+    admission = await services.admitter.admit(build, delivery_id)
+    supersedes = admission.created and services.settings.supersedes(build.repo)
+    return admission, admission.older if supersedes else []
 
 
 async def publish_status(services: Services, build: Build) -> None:
@@ -113,7 +107,7 @@ async def restart_build(services: Services, build_id: str) -> str:
         raise KeyError(build_id)
     new = dataclasses.replace(
         old,
-        id=await services.store.new_build_id(),
+        id="",
         state=BuildState.QUEUED,
         reason=None,
         problems=[],
@@ -125,7 +119,7 @@ async def restart_build(services: Services, build_id: str) -> str:
         delivery_id=None,
         superseded_by=None,
     )
-    await _store_new(services, new)  # restarting an old commit supersedes nothing
+    await services.admitter.admit(new, delivery_id=None)  # restarting supersedes nothing
     await publish_status(services, new)
     log.info("build restarted", build_id=new.id, restarted=build_id)
     return new.id

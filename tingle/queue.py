@@ -4,16 +4,17 @@ same build twice (a redelivered webhook, a retry after a crash) never makes a se
 from __future__ import annotations
 
 from arq.connections import ArqRedis, RedisSettings
-from arq.constants import job_key_prefix
-from arq.jobs import serialize_job
-from arq.utils import timestamp_ms
-from redis.asyncio.client import Pipeline
 
 RUN_BUILD = "run_build"
+JOB_ID_PREFIX = "build:"
 
 
 def job_id(build_id: str) -> str:
-    return f"build:{build_id}"
+    return JOB_ID_PREFIX + build_id
+
+
+def build_id_of(arq_job_id: str) -> str:
+    return arq_job_id.removeprefix(JOB_ID_PREFIX)
 
 
 def connect(redis_url: str) -> ArqRedis:
@@ -37,13 +38,3 @@ async def enqueue_build(pool: ArqRedis, build_id: str, queue_name: str) -> bool:
         RUN_BUILD, build_id, _job_id=job_id(build_id), _queue_name=queue_name
     )
     return job is not None
-
-
-def add_new_build_job(pipe: Pipeline, pool: ArqRedis, build_id: str, queue_name: str) -> None:
-    """Queue the job of a build saved in the same MULTI: arq's `enqueue_job` without its WATCH and
-    EXISTS round trips. Safe because the record and the job are written together: while a build
-    has no record, it has no job either (a redelivery of its webhook uses `enqueue_build`)."""
-    now = timestamp_ms()
-    job = serialize_job(RUN_BUILD, (build_id,), {}, None, now, serializer=pool.job_serializer)
-    pipe.psetex(job_key_prefix + job_id(build_id), pool.expires_extra_ms, job)
-    pipe.zadd(queue_name, {job_id(build_id): now})

@@ -5,7 +5,7 @@ Keys (all under the configured prefix, `tingle` by default):
 - `builds`                sorted set of all build ids by creation time
 - `repo:{repo}:builds`    the same, per repository; `repos` holds repositories by last build time
 - `delivery:{delivery}`   the build id made for a GitHub delivery (kept 7 days: GitHub lets a
-                          delivery be redelivered for about 3)
+                          delivery be redelivered for about 3); set by tingle.admit
 - `log:{id}:{step}`       a Redis stream per step; each entry holds consecutive lines
 - `cancel:{id}`           set when someone asked to cancel a build, with the reason
 - `lane:{repo}:{lane}`    recent builds of one branch or pull request, which newer ones supersede
@@ -18,23 +18,12 @@ import json
 from dataclasses import asdict, dataclass
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
 
 from tingle.build import Build
 
 DELIVERY_TTL_SECONDS = 7 * 24 * 3600
 LANE_LENGTH = 50  # how many recent builds of a branch or pull request can still be superseded
-
-# Claims a delivery id for a new build id in one step, so two deliveries racing (or a redelivery
-# racing the original) can never make two builds.
-_CLAIM_DELIVERY = """
-local existing = redis.call('GET', KEYS[1])
-if existing then return {existing, 0} end
-local id = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
-return {tostring(id), 1}
-"""
 
 
 @dataclass(frozen=True)
@@ -60,38 +49,21 @@ class BuildStore:
     def __init__(self, redis: Redis, prefix: str = "tingle") -> None:
         self.redis = redis
         self.prefix = prefix
-        self._claim = redis.register_script(_CLAIM_DELIVERY)
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
 
-    async def claim_delivery(self, delivery_id: str) -> tuple[str, bool]:
-        """The build id for this delivery, and whether it was just made (False: a redelivery)."""
-        build_id, created = await self._claim(
-            keys=[self.key("delivery", delivery_id), self.key("build-seq")],
-            args=[DELIVERY_TTL_SECONDS],
-        )
-        return _text(build_id), bool(created)
-
-    async def new_build_id(self) -> str:
-        """A fresh build id not tied to a delivery (a restart)."""
-        return _text(await self.redis.incr(self.key("build-seq")))
-
     async def save(self, build: Build) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
-            self.add_save(pipe, build)
+            pipe.set(self.key("build", build.id), json.dumps(build.to_dict()))
+            pipe.zadd(self.key("builds"), {build.id: build.created_at})
+            pipe.zadd(self.key("repo", build.repo, "builds"), {build.id: build.created_at})
+            pipe.zadd(self.key("repos"), {build.repo: build.created_at})
+            if build.state.terminal:
+                pipe.srem(self.key("active"), build.id)
+            else:
+                pipe.sadd(self.key("active"), build.id)
             await pipe.execute()
-
-    def add_save(self, pipe: Pipeline, build: Build) -> None:
-        """The commands that save `build`, added to the caller's MULTI."""
-        pipe.set(self.key("build", build.id), json.dumps(build.to_dict()))
-        pipe.zadd(self.key("builds"), {build.id: build.created_at})
-        pipe.zadd(self.key("repo", build.repo, "builds"), {build.id: build.created_at})
-        pipe.zadd(self.key("repos"), {build.repo: build.created_at})
-        if build.state.terminal:
-            pipe.srem(self.key("active"), build.id)
-        else:
-            pipe.sadd(self.key("active"), build.id)
 
     async def get(self, build_id: str) -> Build | None:
         raw = await self.redis.get(self.key("build", build_id))
@@ -152,15 +124,6 @@ class BuildStore:
     async def lane_builds(self, lane_key: str) -> list[str]:
         """The recent builds of a lane, newest first."""
         return [_text(i) for i in await self.redis.zrevrange(lane_key, 0, -1)]
-
-    def add_join_lane(self, pipe: Pipeline, build: Build) -> int:
-        """The commands that add `build` to its lane, added to the caller's MULTI. Returns the
-        index of the result that `older_in_lane` reads."""
-        key = self.lane_key(build)
-        pipe.zadd(key, {build.id: build.created_at})
-        pipe.zremrangebyrank(key, 0, -LANE_LENGTH - 1)
-        pipe.zrevrangebyscore(key, build.created_at, "-inf")
-        return len(pipe) - 1
 
     async def delete_logs(self, build_id: str, step_count: int) -> None:
         """Forget the logs of an attempt that did not finish, before the build runs again."""
@@ -242,11 +205,6 @@ class BuildStore:
         return [_chunk(entry_id, fields) for _, entries in streams for entry_id, fields in entries]
 
     # --- end of queries for the web view ---
-
-
-def older_in_lane(build: Build, lane_ids: list[bytes]) -> list[str]:
-    """The builds of `build`'s lane older than it, newest first, from `add_join_lane`'s result."""
-    return [_text(i) for i in lane_ids if _text(i) != build.id]
 
 
 def _chunk(entry_id: bytes | str, fields: dict[bytes | str, bytes | str]) -> LogChunk:

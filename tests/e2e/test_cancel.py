@@ -19,6 +19,7 @@ from tests.support.payloads import pull_request_payload, push_payload, send
 from tests.support.processes import start_worker, stop
 from tests.support.waiting import wait_for
 from tingle import control
+from tingle.admit import Admitter
 from tingle.config import Settings
 from tingle.executor.docker import BUILD_LABEL, INSTANCE_LABEL
 from tingle.feedback import Feedback, make_feedback
@@ -35,6 +36,7 @@ class Services:
     queue: Any
     store: BuildStore
     feedback: Feedback
+    admitter: Admitter
 
 
 def call(settings: Settings, action: Any, *args: Any) -> Any:
@@ -44,7 +46,8 @@ def call(settings: Settings, action: Any, *args: Any) -> Any:
         pool = connect(settings.redis_url)
         store = BuildStore(pool)
         feedback = make_feedback(pool, store, settings, github_clients(settings))
-        services = Services(settings, pool, store, feedback)
+        admitter = Admitter(store, pool, settings.queue_name)
+        services = Services(settings, pool, store, feedback, admitter)
         try:
             return await action(services, *args)
         finally:

@@ -12,6 +12,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from tingle import metrics
+from tingle.admit import Admitter
 from tingle.config import Settings
 from tingle.feedback import make_feedback
 from tingle.pipeline.schema import schema_json
@@ -88,7 +89,10 @@ def create_app(settings: Settings) -> Starlette:
         # No GitHub clients here: the web app records feedback and a worker posts it, so that a
         # webhook costs this process no GitHub call.
         feedback = make_feedback(pool, store, settings, None)
-        app.state.tingle = AppState(settings=settings, queue=pool, store=store, feedback=feedback)
+        admitter = Admitter(store, pool, settings.queue_name)
+        app.state.tingle = AppState(
+            settings=settings, queue=pool, store=store, feedback=feedback, admitter=admitter
+        )
         try:
             yield
         finally:

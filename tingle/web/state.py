@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from arq.connections import ArqRedis
 
+from tingle.admit import Admitter
 from tingle.config import Settings
 from tingle.feedback import Feedback
 from tingle.store import BuildStore
@@ -17,3 +18,4 @@ class AppState:
     queue: ArqRedis
     store: BuildStore
     feedback: Feedback
+    admitter: Admitter

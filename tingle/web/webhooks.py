@@ -2,7 +2,7 @@
 
 No GitHub call, no git and no YAML happen here: GitHub waits only 10 s for an answer, and a
 receiver that does real work in the request drops deliveries when it is slow. A new build costs
-two Redis round trips before the answer (claim the delivery; save, queue and lane in one MULTI).
+one Redis round trip before the answer (tingle.admit: claim, save, queue and lane in one script).
 After the answer, the `pending` status is recorded and handed to the workers, which post it.
 """
 
@@ -108,19 +108,20 @@ async def _handle(request: Request) -> JSONResponse:
 async def _accept(
     app: AppState, trigger: BuildTrigger, event: str, delivery_id: str
 ) -> JSONResponse:
-    build_id, created = await app.store.claim_delivery(delivery_id)
-    build = None if created else await app.store.get(build_id)
-    superseded: list[str] = []
-    if build is None:  # new, or claimed by an attempt that died before saving the record
-        build = _new_build(build_id, trigger, delivery_id)
-        superseded = await queue_build(app, build)
-        created = True
-    elif build.state is BuildState.QUEUED:  # a redelivery: arq keeps one job per build
-        await enqueue_build(app.queue, build.id, app.settings.queue_name)
-    url = app.settings.build_url(build.id)
-    log.info("webhook accepted", gh_event=event, build_id=build.id, repo=build.repo, new=created)
+    build = _new_build(trigger, delivery_id)
+    admission, superseded = await queue_build(app, build, delivery_id)
+    if not admission.created:  # a redelivery: make sure its build still has a job
+        earlier = await app.store.get(admission.build_id)
+        if earlier is not None and earlier.state is BuildState.QUEUED:
+            await enqueue_build(app.queue, earlier.id, app.settings.queue_name)  # one per build
+    build_id, created = admission.build_id, admission.created
+    log.info("webhook accepted", gh_event=event, build_id=build_id, repo=trigger.repo, new=created)
     return JSONResponse(
-        {"result": "queued" if created else "duplicate", "build_id": build.id, "url": url},
+        {
+            "result": "queued" if created else "duplicate",
+            "build_id": build_id,
+            "url": app.settings.build_url(build_id),
+        },
         status_code=202,
         background=BackgroundTask(_after_answer, app, build, superseded) if created else None,
     )
@@ -132,9 +133,9 @@ async def _after_answer(app: AppState, build: Build, superseded: list[str]) -> N
     await supersede(app, build, superseded)
 
 
-def _new_build(build_id: str, trigger: BuildTrigger, delivery_id: str) -> Build:
+def _new_build(trigger: BuildTrigger, delivery_id: str) -> Build:
     return Build(
-        id=build_id,
+        id="",  # given on admission
         repo=trigger.repo,
         sha=trigger.sha,
         ref=trigger.ref,

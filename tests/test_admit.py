@@ -1,0 +1,96 @@
+"""Admitting a build on a real Redis: one script claims the delivery, saves, queues and lanes it."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Any
+
+import redis
+from arq.constants import job_key_prefix
+from arq.jobs import deserialize_job
+
+from tingle.admit import Admission, Admitter
+from tingle.build import Build, BuildState
+from tingle.queue import connect
+from tingle.store import BuildStore
+
+QUEUE = "tingle:queue"
+
+
+def new_build(**changes: Any) -> Build:
+    build = Build(
+        id="",
+        repo="octo/app",
+        sha="b" * 40,
+        ref="refs/heads/main",
+        event="push",
+        clone_url="https://github.com/octo/app.git",
+        branch="main",
+    )
+    return dataclasses.replace(build, **changes)
+
+
+def admit(redis_url: str, build: Build, delivery_id: str | None) -> tuple[Admission, Build | None]:
+    async def run() -> tuple[Admission, Build | None]:
+        pool = connect(redis_url)
+        store = BuildStore(pool)
+        try:
+            admission = await Admitter(store, pool, QUEUE).admit(build, delivery_id)
+            return admission, await store.get(admission.build_id)
+        finally:
+            await pool.aclose()
+
+    return asyncio.run(run())
+
+
+def test_a_new_delivery_is_saved_queued_indexed_and_laned(redis_url: str) -> None:
+    build = new_build()
+    admission, stored = admit(redis_url, build, "delivery-1")
+    assert admission == Admission("1", created=True, older=[])
+    assert build.id == "1" and stored == build
+    client = redis.Redis.from_url(redis_url)
+    assert client.zrange(QUEUE, 0, -1) == [b"build:1"]
+    job = deserialize_job(client.get(job_key_prefix + "build:1"))
+    assert (job.function, job.args, job.kwargs) == ("run_build", (), {})
+    assert client.ttl(job_key_prefix + "build:1") > 23 * 3600  # arq's default expiry, 1 day
+    assert client.zrange("tingle:builds", 0, -1) == [b"1"]
+    assert client.zrange("tingle:repo:octo/app:builds", 0, -1) == [b"1"]
+    assert client.zrange("tingle:repos", 0, -1) == [b"octo/app"]
+    assert client.smembers("tingle:active") == {b"1"}
+    assert client.get("tingle:delivery:delivery-1") == b"1"
+    assert 6 * 24 * 3600 < client.ttl("tingle:delivery:delivery-1") <= 7 * 24 * 3600
+
+
+def test_a_redelivery_answers_the_first_build_and_makes_nothing(redis_url: str) -> None:
+    admit(redis_url, new_build(), "delivery-1")
+    again = new_build(sha="c" * 40)
+    admission, stored = admit(redis_url, again, "delivery-1")
+    assert admission == Admission("1", created=False, older=[])
+    assert again.id == "" and stored is not None and stored.sha == "b" * 40
+    client = redis.Redis.from_url(redis_url)
+    assert client.get("tingle:build-seq") == b"1"
+    assert client.zcard(QUEUE) == 1
+
+
+def test_a_held_build_is_saved_without_a_job(redis_url: str) -> None:
+    admission, stored = admit(redis_url, new_build(state=BuildState.HELD), "delivery-1")
+    assert stored is not None and stored.state is BuildState.HELD
+    assert redis.Redis.from_url(redis_url).zcard(QUEUE) == 0
+    assert admission.created
+
+
+def test_the_lane_answers_its_older_builds_newest_first(redis_url: str) -> None:
+    for n in range(3):
+        admit(redis_url, new_build(created_at=100.0 + n), f"delivery-{n}")
+    other_branch = new_build(branch="other", created_at=103.0)
+    assert admit(redis_url, other_branch, "delivery-x")[0].older == []
+    admission, _ = admit(redis_url, new_build(created_at=104.0), "delivery-4")
+    assert admission.older == ["3", "2", "1"]
+
+
+def test_without_a_delivery_every_admission_is_a_new_build(redis_url: str) -> None:
+    first, _ = admit(redis_url, new_build(), None)
+    second, _ = admit(redis_url, new_build(), None)
+    assert (first.build_id, second.build_id) == ("1", "2")
+    assert first.created and second.created

@@ -1,0 +1,110 @@
+"""Admitting a new build: one Lua script, one round trip, all or nothing.
+
+The script takes the delivery id (or, for a restart, no delivery), and when the delivery is new
+it makes the build id, saves the record, indexes it, puts its arq job on the queue (unless the
+build is held) and adds it to its lane. A webhook thus costs the web app one Redis round trip, and
+a build can never exist without its job, nor a claimed delivery without its build.
+
+The record is written before its id exists: Python sends it without `id`, and the script puts
+`{"id": "<id>", ` in front. The arq job carries no arguments: `run_build` reads the build id
+from its job id (`build:<id>`), so the job's bytes need no id either.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from arq.connections import ArqRedis
+from arq.constants import job_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms
+
+from tingle.build import Build, BuildState
+from tingle.queue import JOB_ID_PREFIX, RUN_BUILD
+from tingle.store import DELIVERY_TTL_SECONDS, LANE_LENGTH, BuildStore
+
+# KEYS: delivery (or ""), build-seq, builds, repo builds, repos, active, lane, queue
+# ARGV: delivery ttl, record without id, created_at, repo, job bytes (or ""), job ttl ms,
+#       queue score ms, lane length, build key prefix, arq job key prefix, job id prefix
+_ADMIT = """
+if KEYS[1] ~= '' then
+  local existing = redis.call('GET', KEYS[1])
+  if existing then return {existing, 0} end
+end
+local id = tostring(redis.call('INCR', KEYS[2]))
+if KEYS[1] ~= '' then redis.call('SET', KEYS[1], id, 'EX', ARGV[1]) end
+redis.call('SET', ARGV[9] .. id, '{"id": "' .. id .. '", ' .. string.sub(ARGV[2], 2))
+redis.call('ZADD', KEYS[3], ARGV[3], id)
+redis.call('ZADD', KEYS[4], ARGV[3], id)
+redis.call('ZADD', KEYS[5], ARGV[3], ARGV[4])
+redis.call('SADD', KEYS[6], id)
+if ARGV[5] ~= '' then
+  redis.call('SET', ARGV[10] .. ARGV[11] .. id, ARGV[5], 'PX', ARGV[6])
+  redis.call('ZADD', KEYS[8], ARGV[7], ARGV[11] .. id)
+end
+redis.call('ZADD', KEYS[7], ARGV[3], id)
+redis.call('ZREMRANGEBYRANK', KEYS[7], 0, -tonumber(ARGV[8]) - 1)
+local lane = redis.call('ZREVRANGEBYSCORE', KEYS[7], ARGV[3], '-inf')
+return {id, 1, lane}
+"""
+
+
+@dataclass(frozen=True)
+class Admission:
+    build_id: str
+    created: bool  # False: the delivery was admitted before (a redelivery)
+    older: list[str]  # the lane's builds older than this one, newest first (when created)
+
+
+class Admitter:
+    def __init__(self, store: BuildStore, queue: ArqRedis, queue_name: str) -> None:
+        self._store = store
+        self._queue = queue
+        self._queue_name = queue_name
+        self._script = queue.register_script(_ADMIT)
+
+    async def admit(self, build: Build, delivery_id: str | None) -> Admission:
+        """Store and queue `build` under a new id (set on `build`), unless `delivery_id` was
+        admitted already: then `build` is left alone and the earlier build's id is returned."""
+        record = build.to_dict()
+        del record["id"]
+        queued = build.state is BuildState.QUEUED
+        now = timestamp_ms()
+        job = serialize_job(RUN_BUILD, (), {}, None, now, serializer=self._queue.job_serializer)
+        key = self._store.key
+        answer = await self._script(
+            keys=[
+                key("delivery", delivery_id) if delivery_id else "",
+                key("build-seq"),
+                key("builds"),
+                key("repo", build.repo, "builds"),
+                key("repos"),
+                key("active"),
+                self._store.lane_key(build),
+                self._queue_name,
+            ],
+            args=[
+                DELIVERY_TTL_SECONDS,
+                json.dumps(record),
+                build.created_at,
+                build.repo,
+                job if queued else "",
+                self._queue.expires_extra_ms,
+                now,
+                LANE_LENGTH,
+                key("build", ""),
+                job_key_prefix,
+                JOB_ID_PREFIX,
+            ],
+        )
+        build_id, created = _text(answer[0]), bool(answer[1])
+        if not created:
+            return Admission(build_id, created=False, older=[])
+        build.id = build_id
+        older = [_text(i) for i in answer[2] if _text(i) != build_id]
+        return Admission(build_id, created=True, older=older)
+
+
+def _text(value: bytes | str | int) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
