@@ -18,13 +18,12 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import structlog
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from tingle import metrics
@@ -34,6 +33,24 @@ from tingle.forge.statuses import CommitStatus
 from tingle.forge.writebudget import WriteBudget, identity_for
 
 log = structlog.get_logger(__name__)
+
+# Records desired values as due, in one round trip. KEYS: the build's contexts set (or ""), the due
+# set, the hand-off list (or ""). ARGV: ttl, now, hand-offs kept, n contexts, the n contexts, then
+# (key, desired key, desired value) for each wanted key.
+_WANT = """
+local ttl, now, keep, n = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+if n > 0 then
+  redis.call('SADD', KEYS[1], unpack(ARGV, 5, 4 + n))
+  redis.call('EXPIRE', KEYS[1], ttl)
+end
+for i = 5 + n, #ARGV, 3 do
+  redis.call('SET', ARGV[i + 1], ARGV[i + 2], 'EX', ttl)
+  redis.call('ZADD', KEYS[2], now, ARGV[i])
+  if KEYS[3] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[i]) end
+end
+if KEYS[3] ~= '' then redis.call('LTRIM', KEYS[3], -keep, -1) end
+return 0
+"""
 
 KEY_TTL_SECONDS = 14 * 24 * 3600
 MAX_BACKOFF_SECONDS = 600.0
@@ -67,6 +84,7 @@ class FeedbackPublisher:
         self._prefix = prefix
         self._budget = budget  # None: no spacing between writes
         self._tasks: set[asyncio.Task[bool]] = set()
+        self._want = redis.register_script(_WANT)
 
     # --- what callers use ---------------------------------------------------------------------
 
@@ -80,12 +98,8 @@ class FeedbackPublisher:
             }
             for status in statuses
         }  # fmt: skip
-        contexts = self._key("contexts", target.build_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.sadd(contexts, *(s.context for s in statuses))
-            pipe.expire(contexts, KEY_TTL_SECONDS)
-            self._add_wants(pipe, wanted)
-            await pipe.execute()
+        contexts = [s.context for s in statuses]
+        await self._record(wanted, self._key("contexts", target.build_id), contexts)
         self._post_soon(wanted.keys())
 
     async def contexts(self, build_id: str) -> set[str]:
@@ -101,9 +115,7 @@ class FeedbackPublisher:
         if current is not None and _newer(json.loads(current)["target"]["build_id"], target):
             return  # an older build finishing late never overwrites the newest one's comment
         wanted = {key: {"kind": "comment", "target": asdict(target), "body": body}}
-        async with self._redis.pipeline(transaction=True) as pipe:
-            self._add_wants(pipe, wanted)
-            await pipe.execute()
+        await self._record(wanted)
         self._post_soon(wanted.keys())
 
     async def sweep(self) -> int:
@@ -121,15 +133,19 @@ class FeedbackPublisher:
 
     # --- the machinery --------------------------------------------------------------------------
 
-    def _add_wants(self, pipe: Pipeline, wanted: dict[str, dict[str, Any]]) -> None:
+    async def _record(
+        self,
+        wanted: dict[str, dict[str, Any]],
+        contexts_key: str = "",
+        contexts: Sequence[str] = (),
+    ) -> None:
         """Record each key's desired value as due; without clients, hand the keys over too."""
-        now = time.time()
+        args: list[str | float | int] = [KEY_TTL_SECONDS, time.time(), HANDOFF_LENGTH]
+        args += [len(contexts), *contexts]
         for key, desired in wanted.items():
-            pipe.set(self._desired(key), json.dumps(desired, sort_keys=True), ex=KEY_TTL_SECONDS)
-        pipe.zadd(self._key("due"), dict.fromkeys(wanted, now))
-        if self._clients is None:
-            pipe.rpush(self.handoff_key, *wanted)
-            pipe.ltrim(self.handoff_key, -HANDOFF_LENGTH, -1)
+            args += [key, self._desired(key), json.dumps(desired, sort_keys=True)]
+        handoff = self.handoff_key if self._clients is None else ""
+        await self._want(keys=[contexts_key, self._key("due"), handoff], args=args)
 
     def _post_soon(self, keys: Iterable[str]) -> None:
         if self._clients is None:
