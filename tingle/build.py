@@ -7,7 +7,7 @@ written by exactly one worker at a time.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -88,7 +88,12 @@ class Build:
     steps: list[StepRecord] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Field by field, not `asdict`: every save and every webhook makes one, and asdict's deep
+        # copy of each value costs more than the rest of the record's JSON.
+        record = {f.name: getattr(self, f.name) for f in fields(self)}
+        record["problems"] = list(self.problems)
+        record["steps"] = [{f.name: getattr(s, f.name) for f in fields(s)} for s in self.steps]
+        return record
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Build:
