@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import structlog
@@ -26,6 +26,7 @@ from tingle.runner import BuildRunner, RunnerConfig, finish, git_fetch
 from tingle.secrets import SecretStore
 from tingle.shipping import Shipper
 from tingle.store import BuildStore
+from tingle.teardown import Cleanups
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +47,9 @@ class WorkerContext:
     name: str
     shipper: Shipper
     secrets: SecretStore
+    # Finished builds' containers and workspaces, removed after their jobs returned; a stopping
+    # worker waits for them: `await app.cleanups.drain()`.
+    cleanups: Cleanups = field(default_factory=Cleanups)
 
 
 async def with_redis_retry(call: Callable[[], Awaitable[T]]) -> T:
@@ -146,6 +150,7 @@ async def _run(app: WorkerContext, events: RecordingEvents, build: Build) -> str
         settings.build_url(build.id),
         shipper=app.shipper,
         secrets=app.secrets,
+        cleanups=app.cleanups,
     )
     log.info("build started", attempt=build.attempts)
     try:

@@ -25,6 +25,7 @@ from tingle.plan import BuildFacts, EventKind, Plan, RunStep, Step
 from tingle.secrets import SecretStore
 from tingle.shipping import Shipper
 from tingle.steprun import StepFailed, StepRunner, describe_failure
+from tingle.teardown import Cleanups
 
 log = structlog.get_logger(__name__)
 
@@ -72,9 +73,11 @@ class BuildRunner:
         *,
         shipper: Shipper | None = None,
         secrets: SecretStore | None = None,
+        cleanups: Cleanups | None = None,
     ) -> None:
         self._config = config
         self._executor = executor
+        self._cleanups = cleanups  # None: clean up before returning (`tingle exec`)
         self._events = events
         self._build_url = build_url
         self._steps = StepRunner(
@@ -92,22 +95,28 @@ class BuildRunner:
         build.state, build.started_at, build.reason = BuildState.RUNNING, time.time(), None
         await self._events.changed(build)
         limit = self._config.build_timeout_seconds
+        settled = False  # every step ran to its end: no container of the build still runs
         try:
             async with asyncio.timeout(limit):
                 await self._run(build, fetch, workspace)
+            settled = True
         except TimeoutError:
             finish(build, BuildState.FAILURE, f"build timed out after {limit}s")
         except InfrastructureError as exc:
             finish(build, BuildState.ERROR, str(exc))
-        except asyncio.CancelledError:  # the caller decides what a cancel means (see worker.py)
-            await _shielded(self._cleanup(build, workspace, report=False))
+        except asyncio.CancelledError:  # the caller decides what a cancel means (see buildjob.py)
+            # A build handed back may run again at once, elsewhere: its containers go now.
+            await _shielded(self._cleanup(build, workspace, containers_now=True))
             raise
         except Exception as exc:  # a bug in Tingle is the infrastructure failing, not the code
             log.exception("build crashed")
             finish(build, BuildState.ERROR, f"internal error: {type(exc).__name__}")
         if build.reason:  # it may quote a step's output or error
             build.reason = self._steps.masker.mask_text(build.reason)
-        await self._cleanup(build, workspace)
+        # A container that may still run (the build timed out, the engine failed) is stopped before
+        # the end is recorded: stopping is what ends the build. Removing stopped ones can wait.
+        await self._cleanup(build, workspace, containers_now=not settled)
+        await self._events.changed(build)
         return build
 
     async def _run(self, build: Build, fetch: Fetch, workspace: Path) -> None:
@@ -169,16 +178,20 @@ class BuildRunner:
         await self._events.changed(build)
         return result
 
-    async def _cleanup(self, build: Build, workspace: Path, *, report: bool = True) -> None:
-        try:
-            await self._executor.teardown()
-            await self._steps.teardown(build)
-        except Exception:  # the build's outcome stands; the janitor removes what is left
-            log.exception("cleanup failed")
-        if not self._config.keep_workspace:
+    async def _cleanup(self, build: Build, workspace: Path, *, containers_now: bool) -> None:
+        """Remove the build's secret files now; its containers (now, when `containers_now`) and its
+        workspace in the background when the runner has `cleanups`, else before returning."""
+        if containers_now or self._cleanups is None:
+            await _logged(self._executor.teardown())
+        else:
+            self._cleanups.defer(f"containers of build {build.id}", self._executor.teardown())
+        await _logged(self._steps.teardown(build))
+        if self._config.keep_workspace:
+            return
+        if self._cleanups is None:
             await asyncio.to_thread(shutil.rmtree, workspace, True)
-        if report:
-            await self._events.changed(build)
+        else:
+            self._cleanups.discard_workspace(workspace)
 
 
 def build_facts(build: Build, build_url: str) -> BuildFacts:
@@ -230,3 +243,10 @@ async def _shielded(work: Coroutine[Any, Any, None]) -> None:
         await asyncio.shield(work)
     except Exception:
         log.exception("cleanup after cancel failed")
+
+
+async def _logged(work: Awaitable[None]) -> None:
+    try:
+        await work
+    except Exception:  # the build's outcome stands; the janitor removes what is left
+        log.exception("cleanup failed")
