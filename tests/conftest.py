@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.support.gitrepo import GitRepo
 from tests.support.servers import RedisServer, serve_app
 from tingle.config import Settings
+
+if TYPE_CHECKING:
+    from tingle.buildjob import WorkerContext
 
 pytest_plugins = ["tests.fakes.fixtures"]
 collect_ignore = ["samples"]  # sample repositories with test suites of their own, run by builds
@@ -93,3 +96,36 @@ def run_worker(settings: Settings) -> Any:
         asyncio.run(run(dataclasses.replace(settings, **overrides), burst=True))
 
     return drain
+
+
+@pytest.fixture
+async def worker_context(settings: Settings, docker_client: Any) -> AsyncIterator[WorkerContext]:
+    """What a worker's start-up makes, with the tests' Redis, Docker engine and GitHub fake."""
+    from tingle.buildjob import WorkerContext
+    from tingle.feedback import make_feedback
+    from tingle.forge.factory import github_clients
+    from tingle.pipeline import load_templates
+    from tingle.queue import connect
+    from tingle.secrets import open_secret_store
+    from tingle.shipping import Shipper
+    from tingle.store import BuildStore
+    from tingle.worker import shipping_config
+
+    pool = connect(settings.redis_url)
+    store = BuildStore(pool, settings.key_prefix)
+    github = github_clients(settings)
+    context = WorkerContext(
+        settings=settings,
+        store=store,
+        feedback=make_feedback(pool, store, settings, github),
+        github=github,
+        templates=load_templates(settings.templates_dir),
+        docker=docker_client,
+        name="test-worker:1",
+        shipper=Shipper(docker_client, shipping_config(settings)),
+        secrets=open_secret_store(settings.secrets_url),
+    )
+    yield context
+    await context.cleanups.drain(30)
+    await context.feedback.publisher.drain()
+    await pool.aclose()

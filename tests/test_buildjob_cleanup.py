@@ -24,40 +24,19 @@ from tingle.build import Build, BuildState
 from tingle.buildjob import WorkerContext, run_build
 from tingle.config import Settings
 from tingle.executor import docker as docker_executor
-from tingle.feedback import make_feedback
-from tingle.forge.factory import github_clients
-from tingle.pipeline import load_templates
-from tingle.queue import connect
-from tingle.secrets import open_secret_store
-from tingle.shipping import Shipper
-from tingle.store import BuildStore, CancelRequest
+from tingle.store import CancelRequest
 from tingle.teardown import TRASH
-from tingle.worker import shipping_config
 
 BUILD_IDS = itertools.count(int(time.time()) % 1_000_000 * 1000)
 
 
 @pytest.fixture
-async def app(settings: Settings, docker_client: Any) -> AsyncIterator[WorkerContext]:
-    """What a worker's start-up makes, with the tests' Redis, Docker engine and GitHub fake."""
-    pool = connect(settings.redis_url)
-    store = BuildStore(pool, settings.key_prefix)
-    github = github_clients(settings)
-    context = WorkerContext(
-        settings=settings,
-        store=store,
-        feedback=make_feedback(pool, store, settings, github),
-        github=github,
-        templates=load_templates(settings.templates_dir),
-        docker=docker_client,
-        name="test-worker:1",
-        shipper=Shipper(docker_client, shipping_config(settings)),
-        secrets=open_secret_store(settings.secrets_url),
-    )
-    yield context
-    await context.cleanups.drain(30)
-    await context.feedback.publisher.drain()
-    await pool.aclose()
+async def app(
+    worker_context: WorkerContext, settings: Settings, docker_client: Any
+) -> AsyncIterator[WorkerContext]:
+    """A worker's context; afterwards, every clean-up done and no container left behind."""
+    yield worker_context
+    await worker_context.cleanups.drain(30)
     left = docker_client.containers.list(
         all=True,
         sparse=True,

@@ -128,9 +128,13 @@ class Janitor:
             all=True,
             # Only this Tingle's workers' containers: not `tingle exec`'s, not another Tingle's.
             filters={"label": f"{docker_executor.INSTANCE_LABEL}={self._app.settings.instance}"},
+            # From the list alone: inspecting each one fails when a worker's background clean-up
+            # removes it meanwhile.
+            sparse=True,
         )
         for container in containers:
-            build_id = container.labels.get(docker_executor.BUILD_LABEL, "")
+            labels = container.attrs.get("Labels") or {}
+            build_id = labels.get(docker_executor.BUILD_LABEL, "")
             if build_id and not await self._app.store.is_alive(build_id):
                 log.warning("removing an orphan container", build_id=build_id)
                 await asyncio.to_thread(

@@ -91,8 +91,8 @@ def make_worker(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         app: WorkerContext | None = ctx.get("tingle")
-        if app is not None:
-            await app.feedback.publisher.drain()
+        if app is not None:  # finished builds' clean-ups, and feedback still being posted
+            await asyncio.gather(app.cleanups.drain(), app.feedback.publisher.drain())
 
     return Worker(
         # arq's own retry limit stays above ours, so the janitor ends a doomed build first.
