@@ -145,8 +145,33 @@ async def test_exposition_is_prometheus_text_with_every_family(pool: ArqRedis) -
         "tingle_github_rate_limit_remaining",
         "tingle_builds_running",
         "tingle_worker_capacity",
+        "tingle_github_write_wait_seconds",
+        "tingle_feedback_due",
+        "tingle_feedback_oldest_due_seconds",
         "process_resident_memory_bytes",
     } <= families
+
+
+async def test_feedback_gauges_are_read_from_the_due_set_on_scrape(pool: ArqRedis) -> None:
+    due_key = "tingle:feedback:due"
+    await metrics.refresh_feedback(pool, due_key)
+    assert value("tingle_feedback_due") == 0
+    assert value("tingle_feedback_oldest_due_seconds") == 0
+    now = time.time()
+    await pool.zadd(due_key, {"a": now - 40, "b": now - 5, "c": now + 60})  # c backs off
+    await metrics.refresh_feedback(pool, due_key, now=now)
+    assert value("tingle_feedback_due") == 3
+    assert 39 <= value("tingle_feedback_oldest_due_seconds") <= 41
+    body, _ = await metrics.exposition(pool, "tingle:queue", feedback_due_key=due_key)
+    assert b"tingle_feedback_due 3.0" in body
+
+
+def test_waits_for_the_write_budget_are_observed() -> None:
+    before = value("tingle_github_write_wait_seconds_count")
+    metrics.observe_github_write_wait(0.0)
+    metrics.observe_github_write_wait(0.7)
+    assert value("tingle_github_write_wait_seconds_count") == before + 2
+    assert value("tingle_github_write_wait_seconds_bucket", le="0.5") >= 1
 
 
 def test_openmetrics_when_the_scraper_asks_for_it() -> None:

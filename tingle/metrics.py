@@ -132,6 +132,22 @@ GITHUB_RATE_REMAINING = Gauge(
     "X-RateLimit-Remaining of GitHub's latest answer to this process.",
     registry=REGISTRY,
 )
+GITHUB_WRITE_WAIT = Histogram(
+    "tingle_github_write_wait_seconds",
+    "Time a write to GitHub waited for the write budget all processes share.",
+    buckets=_WAIT_BUCKETS,
+    registry=REGISTRY,
+)
+FEEDBACK_DUE = Gauge(
+    "tingle_feedback_due",
+    "Statuses and comments recorded but not yet on GitHub (workers with credentials post them).",
+    registry=REGISTRY,
+)
+FEEDBACK_OLDEST_DUE = Gauge(
+    "tingle_feedback_oldest_due_seconds",
+    "How long the longest-waiting of them has been due (0 when none is).",
+    registry=REGISTRY,
+)
 BUILDS_RUNNING = Gauge(
     "tingle_builds_running", "Builds this worker is running now.", ["worker"], registry=REGISTRY
 )
@@ -199,6 +215,10 @@ def observe_github_call(
         GITHUB_RATE_REMAINING.set(remaining)
 
 
+def observe_github_write_wait(seconds: float) -> None:
+    GITHUB_WRITE_WAIT.observe(seconds)
+
+
 def set_worker_capacity(worker: str, builds: int) -> None:
     WORKER_CAPACITY.labels(worker=worker).set(builds)
     BUILDS_RUNNING.labels(worker=worker).set(0)
@@ -232,6 +252,19 @@ async def refresh_queue(redis: Redis, queue_name: str, now: float | None = None)
     QUEUE_OLDEST.set(max(0.0, now - float(oldest[0][1]) / 1000) if oldest else 0.0)
 
 
+async def refresh_feedback(redis: Redis, due_key: str, now: float | None = None) -> None:
+    """Set the feedback gauges from the publisher's due set, scored by when each entry is due
+    (later than now while it backs off). A failure to read leaves them as they were."""
+    try:
+        due = int(await redis.zcard(due_key))
+        oldest = await redis.zrange(due_key, 0, 0, withscores=True)
+    except Exception:
+        return
+    FEEDBACK_DUE.set(due)
+    now = time.time() if now is None else now
+    FEEDBACK_OLDEST_DUE.set(max(0.0, now - float(oldest[0][1])) if oldest else 0.0)
+
+
 def render(accept: str = "") -> tuple[bytes, str]:
     """The exposition of every metric, and its content type (OpenMetrics when `accept` asks)."""
     encoder, content_type = choose_encoder(accept)
@@ -239,11 +272,14 @@ def render(accept: str = "") -> tuple[bytes, str]:
 
 
 async def exposition(
-    redis: Redis | None = None, queue_name: str = "", accept: str = ""
+    redis: Redis | None = None, queue_name: str = "", accept: str = "", feedback_due_key: str = ""
 ) -> tuple[bytes, str]:
-    """What the web app's `/metrics` answers: the queue read now, then every metric."""
+    """What the web app's `/metrics` answers: the queue and the feedback due read now, then every
+    metric."""
     if redis is not None and queue_name:
         await refresh_queue(redis, queue_name)
+    if redis is not None and feedback_due_key:
+        await refresh_feedback(redis, feedback_due_key)
     return render(accept)
 
 

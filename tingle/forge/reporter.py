@@ -120,7 +120,7 @@ class FeedbackPublisher:
 
     async def sweep(self) -> int:
         """Sync everything due (failed earlier, or published by a process that died)."""
-        due = await self._redis.zrangebyscore(self._key("due"), "-inf", time.time())
+        due = await self._redis.zrangebyscore(self.due_key, "-inf", time.time())
         done = 0
         for raw in due:
             done += await self.sync(_text(raw))
@@ -145,7 +145,7 @@ class FeedbackPublisher:
         for key, desired in wanted.items():
             args += [key, self._desired(key), json.dumps(desired, sort_keys=True)]
         handoff = self.handoff_key if self._clients is None else ""
-        await self._want(keys=[contexts_key, self._key("due"), handoff], args=args)
+        await self._want(keys=[contexts_key, self.due_key, handoff], args=args)
 
     def _post_soon(self, keys: Iterable[str]) -> None:
         if self._clients is None:
@@ -158,6 +158,11 @@ class FeedbackPublisher:
     @property
     def handoff_key(self) -> str:
         return self._key("handoff")
+
+    @property
+    def due_key(self) -> str:
+        """The sorted set of keys whose desired value GitHub does not show yet, by due time."""
+        return self._key("due")
 
     async def carry_handoffs(self) -> None:
         """Post what processes without GitHub clients hand over, as soon as they do (run forever
@@ -189,7 +194,7 @@ class FeedbackPublisher:
     async def _sync_locked(self, key: str) -> bool:
         desired, posted = await self._redis.mget(self._desired(key), self._posted(key))
         if desired is None or desired == posted:
-            await self._redis.zrem(self._key("due"), key)
+            await self._redis.zrem(self.due_key, key)
             return True
         data = json.loads(desired)
         target = Target(**data["target"])
@@ -197,7 +202,8 @@ class FeedbackPublisher:
         client = self._clients.for_build(target.installation_id)
         operation = "create_status" if data["kind"] == "status" else "upsert_pr_comment"
         if self._budget is not None:
-            await self._budget.acquire(identity_for(target.installation_id))
+            waited = await self._budget.acquire(identity_for(target.installation_id))
+            metrics.observe_github_write_wait(waited)
         try:
             if data["kind"] == "status":
                 status = CommitStatus(**data["status"])
@@ -214,7 +220,7 @@ class FeedbackPublisher:
         metrics.observe_github_call(operation, remaining=client.rate_limit_remaining)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(self._posted(key), desired, ex=KEY_TTL_SECONDS)
-            pipe.zrem(self._key("due"), key)
+            pipe.zrem(self.due_key, key)
             pipe.hdel(self._key("attempts"), key)
             await pipe.execute()
         log.info("feedback posted", key=key, build_id=target.build_id)
@@ -233,13 +239,13 @@ class FeedbackPublisher:
         if not exc.retryable:  # 401 after a refresh, 404, 422: trying again changes nothing
             log.error("feedback refused by GitHub", key=key, error=str(exc), status=exc.status)
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.zrem(self._key("due"), key)
+                pipe.zrem(self.due_key, key)
                 pipe.hdel(self._key("attempts"), key)
                 await pipe.execute()
             return False
         attempts = int(await self._redis.hincrby(self._key("attempts"), key, 1))  # type: ignore[misc]
         wait = exc.retry_after or min(2.0**attempts, MAX_BACKOFF_SECONDS)
-        await self._redis.zadd(self._key("due"), {key: time.time() + wait})
+        await self._redis.zadd(self.due_key, {key: time.time() + wait})
         log.warning("feedback not posted; will retry", key=key, error=str(exc), in_seconds=wait)
         return False
 

@@ -32,7 +32,9 @@ async def build_info_schema(request: Request) -> Response:
 async def metrics_endpoint(request: Request) -> Response:
     app: AppState = request.app.state.tingle
     accept = request.headers.get("accept", "")
-    body, content_type = await metrics.exposition(app.queue, app.settings.queue_name, accept)
+    body, content_type = await metrics.exposition(
+        app.queue, app.settings.queue_name, accept, app.feedback.publisher.due_key
+    )
     return Response(body, headers={"Content-Type": content_type})
 
 
