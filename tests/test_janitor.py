@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import TEST_IMAGE
+from tingle.build import Build, BuildState
 from tingle.buildjob import WorkerContext
 from tingle.executor.docker import BUILD_LABEL, INSTANCE_LABEL
 from tingle.janitor import Janitor
@@ -39,3 +40,20 @@ async def test_orphans_go_live_builds_and_other_installations_stay(
         for made in (orphan, alive, stranger):
             if exists(docker_client, made):
                 made.remove(force=True)
+
+
+async def test_workspaces_of_ended_builds_go_running_ones_stay(
+    worker_context: WorkerContext,
+) -> None:
+    root = worker_context.settings.workspace_root
+    store = worker_context.store
+    states = {"910": BuildState.FAILURE, "911": BuildState.SUCCESS, "912": BuildState.RUNNING}
+    for build_id, state in states.items():
+        build = Build(build_id, "octo/app", "a" * 40, "refs/heads/main", "push", "", state=state)
+        await store.save(build)
+    await store.heartbeat("911", "worker-a", ttl_seconds=60)  # its worker is removing it itself
+    for name in ("910", "911", "912", "913"):  # 913: no record (not a build of this Redis)
+        (root / name / "src").mkdir(parents=True)
+    await Janitor(worker_context, store.redis).sweep()  # type: ignore[arg-type]
+    assert await worker_context.cleanups.drain(30)
+    assert sorted(p.name for p in root.iterdir() if p.name != ".trash") == ["911", "912", "913"]

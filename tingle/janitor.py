@@ -1,5 +1,6 @@
 """Finds builds whose worker died (its heartbeat expired) and runs them again on a live worker, or
-ends them in `error` after MAX_ATTEMPTS; removes containers left behind by dead workers.
+ends them in `error` after MAX_ATTEMPTS; removes containers and workspaces left behind by dead
+workers.
 
 Every worker runs the janitor; a per-build lock makes one of them act. A build is reaped only when
 its heartbeat has been missing on two passes, so a short Redis outage never starts a second run of a
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -27,6 +29,7 @@ from tingle.buildjob import MAX_ATTEMPTS, RecordingEvents, WorkerContext
 from tingle.executor import docker as docker_executor
 from tingle.queue import enqueue_build, job_id
 from tingle.runner import finish
+from tingle.teardown import TRASH
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +56,7 @@ class Janitor:
         due, self._suspect = lost & self._suspect, lost
         reaped = [build_id for build_id in sorted(due) if await self._reap(build_id)]
         await self._remove_orphan_containers()
+        await self._remove_abandoned_workspaces()
         await self._app.feedback.publisher.sweep()  # feedback GitHub refused for a while
         return reaped
 
@@ -121,6 +125,19 @@ class Janitor:
             pipe.delete(*keys)
             await pipe.execute()
 
+    async def _remove_abandoned_workspaces(self) -> None:
+        """Workspaces on this machine of builds that ended without their worker removing them (it
+        was killed). Only ended builds': a running build's heartbeat can be missing for a moment
+        (a Redis restart), its record's state cannot."""
+        root = self._app.settings.workspace_root
+        names = await asyncio.to_thread(_workspace_names, root)
+        store = self._app.store
+        for name in names:
+            build = await store.get(name)
+            if build is not None and build.state.terminal and not await store.is_alive(name):
+                log.warning("removing an abandoned workspace", build_id=name)
+                self._app.cleanups.discard_workspace(root / name)
+
     async def _remove_orphan_containers(self) -> None:
         """Containers on this engine whose build no worker is running (their worker was killed)."""
         containers: list[Any] = await asyncio.to_thread(
@@ -143,3 +160,11 @@ class Janitor:
                     build_id,
                     self._app.settings.instance,
                 )
+
+
+def _workspace_names(root: Path) -> list[str]:
+    """The build ids that have a workspace under `root` (not the trash)."""
+    try:
+        return [p.name for p in root.iterdir() if p.is_dir() and p.name != TRASH]
+    except FileNotFoundError:
+        return []
