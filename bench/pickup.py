@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bench.lab import NOW, Lab, build_info
+from bench.lab import NOW, Lab, StatusArrival, build_info
 from bench.stats import summary_ms
 
 REPO = "bench/pickup"
@@ -32,6 +32,16 @@ def _stamp(lab: Lab, build_id: str) -> float | None:
     return None
 
 
+def _first_pending(lab: Lab, sha: str, build_id: str) -> StatusArrival | None:
+    """The build's first `pending` status: "queued", or "running" when the worker's status replaced
+    the queued one before it was posted (only the latest wanted status is posted)."""
+    for arrival in list(lab.fake.arrivals):
+        mine = arrival.description.startswith(f"Build #{build_id} ")
+        if arrival.sha == sha and mine and arrival.state == "pending":
+            return arrival
+    return None
+
+
 def _one(lab: Lab, web_url: str, index: int) -> dict[str, float]:
     repo = lab.repo(REPO)
     sha = repo.commit({"build-info.yaml": build_info(("stamp", [NOW])), "n.txt": str(index)})
@@ -39,28 +49,31 @@ def _one(lab: Lab, web_url: str, index: int) -> dict[str, float]:
     accepted = time.time()
     record = lab.wait_finished(build_id)
     deadline = time.monotonic() + 10
-    pending = running = final = None
+    pending = final = None
     while time.monotonic() < deadline:
-        pending = lab.fake.arrived(sha, f"Build #{build_id} queued")
-        running = lab.fake.arrived(sha, f"Build #{build_id} running")
+        pending = _first_pending(lab, sha, build_id)
         final = lab.fake.arrived(sha, f"Build #{build_id} passed")
-        if pending is not None and running is not None and final is not None:
+        if pending is not None and final is not None:
             break
         time.sleep(0.005)
+    running = lab.fake.arrived(sha, f"Build #{build_id} running")
     command = _stamp(lab, build_id)
     step = record["steps"][0] if record.get("steps") else {}
-    if record["state"] != "success" or pending is None or running is None or command is None:
+    if record["state"] != "success" or pending is None or command is None:
         raise RuntimeError(f"pickup build {build_id} went wrong: {record}")
-    return {
+    sample = {
         "accepted": accepted - sent,
-        "pending_status": pending - sent,
+        "pending_status": pending.at - sent,
+        "queued_status_replaced": float("queued" not in pending.description),
         "worker_started": record["started_at"] - sent,
-        "running_status": running - sent,
         "step_started": step["started_at"] - sent,
         "command_running": command - sent,
         "build_finished": record["finished_at"] - sent,
         "success_status": (final or record["finished_at"]) - sent,
     }
+    if running is not None:  # none when the build ended before its running status went out
+        sample["running_status"] = running - sent
+    return sample
 
 
 def _series(lab: Lab, web_url: str, count: int, gap: float, first: int) -> list[dict[str, float]]:
@@ -72,14 +85,18 @@ def _series(lab: Lab, web_url: str, count: int, gap: float, first: int) -> list[
 
 
 def _summaries(samples: list[dict[str, float]]) -> dict[str, Any]:
-    keys = samples[0].keys() if samples else []
-    found: dict[str, Any] = {key: summary_ms([s[key] for s in samples]) for key in keys}
+    keys = [k for k in (samples[0] if samples else {}) if k != "queued_status_replaced"]
+    found: dict[str, Any] = {
+        key: summary_ms([s[key] for s in samples if key in s]) for key in [*keys, "running_status"]
+    }
+    found["queued_status_replaced"] = int(sum(s["queued_status_replaced"] for s in samples))
+    found["running_status_skipped"] = sum("running_status" not in s for s in samples)
     found["phases"] = {
         "queue (accepted → worker starts the build)": summary_ms(
             [s["worker_started"] - s["accepted"] for s in samples]
         ),
         "running status posted (worker starts → status at GitHub)": summary_ms(
-            [s["running_status"] - s["worker_started"] for s in samples]
+            [s["running_status"] - s["worker_started"] for s in samples if "running_status" in s]
         ),
         "checkout + compile (worker → step starts)": summary_ms(
             [s["step_started"] - s["worker_started"] for s in samples]

@@ -180,10 +180,11 @@ def _pickup(r: dict[str, Any]) -> str:
     parts = []
     for series in ("spaced", "back_to_back"):
         data = pickup[series]
+        counts = ("queued_status_replaced", "running_status_skipped")
         rows = [
             [key, *_ms(value, "p50_ms", "p95_ms", "max_ms")]
             for key, value in data.items()
-            if key not in ("phases", "builds")
+            if key not in ("phases", "builds", *counts)
         ]
         rows += [
             [f"_{key}_", *_ms(value, "p50_ms", "p95_ms", "max_ms")]
@@ -195,9 +196,13 @@ def _pickup(r: dict[str, Any]) -> str:
             if series == "spaced"
             else "each webhook as soon as the previous build ended"
         )
+        notes = "".join(
+            f" `{key}`: {data[key]} of {count}." for key in counts if data.get(key) is not None
+        )
         parts.append(
             f"**{series}** ({count} builds, {what}); times from the webhook sent:\n\n"
             + _table(["", "p50 ms", "p95 ms", "max ms"], rows)
+            + (f"\n\nOnly the latest status wanted is posted.{notes}" if notes else "")
         )
     return "\n\n".join(parts)
 
