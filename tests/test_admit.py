@@ -80,13 +80,14 @@ def test_a_held_build_is_saved_without_a_job(redis_url: str) -> None:
     assert admission.created
 
 
-def test_the_lane_answers_its_older_builds_newest_first(redis_url: str) -> None:
-    for n in range(3):
+def test_the_lane_answers_its_unfinished_older_builds_newest_first(redis_url: str) -> None:
+    for n in range(4):
         admit(redis_url, new_build(created_at=100.0 + n), f"delivery-{n}")
-    other_branch = new_build(branch="other", created_at=103.0)
+    redis.Redis.from_url(redis_url).srem("tingle:active", "2")  # build 2 has finished
+    other_branch = new_build(branch="other", created_at=104.0)
     assert admit(redis_url, other_branch, "delivery-x")[0].older == []
-    admission, _ = admit(redis_url, new_build(created_at=104.0), "delivery-4")
-    assert admission.older == ["3", "2", "1"]
+    admission, _ = admit(redis_url, new_build(created_at=105.0), "delivery-5")
+    assert admission.older == ["4", "3", "1"]
 
 
 def test_without_a_delivery_every_admission_is_a_new_build(redis_url: str) -> None:

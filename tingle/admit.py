@@ -45,8 +45,13 @@ if ARGV[5] ~= '' then
 end
 redis.call('ZADD', KEYS[7], ARGV[3], id)
 redis.call('ZREMRANGEBYRANK', KEYS[7], 0, -tonumber(ARGV[8]) - 1)
-local lane = redis.call('ZREVRANGEBYSCORE', KEYS[7], ARGV[3], '-inf')
-return {id, 1, lane}
+local older = {}
+for _, other in ipairs(redis.call('ZREVRANGEBYSCORE', KEYS[7], ARGV[3], '-inf')) do
+  if other ~= id and redis.call('SISMEMBER', KEYS[6], other) == 1 then
+    table.insert(older, other)
+  end
+end
+return {id, 1, older}
 """
 
 
@@ -54,7 +59,7 @@ return {id, 1, lane}
 class Admission:
     build_id: str
     created: bool  # False: the delivery was admitted before (a redelivery)
-    older: list[str]  # the lane's builds older than this one, newest first (when created)
+    older: list[str]  # the lane's unfinished builds older than this one, newest first
 
 
 class Admitter:
@@ -102,8 +107,7 @@ class Admitter:
         if not created:
             return Admission(build_id, created=False, older=[])
         build.id = build_id
-        older = [_text(i) for i in answer[2] if _text(i) != build_id]
-        return Admission(build_id, created=True, older=older)
+        return Admission(build_id, created=True, older=[_text(i) for i in answer[2]])
 
 
 def _text(value: bytes | str | int) -> str:

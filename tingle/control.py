@@ -59,7 +59,7 @@ async def close_lane(services: Services, closed: LaneClosed) -> int:
     store = services.store
     lane = store.lane_of(closed.repo, pr_number=closed.pr_number, branch=closed.branch)
     cancelled = 0
-    for build_id in await store.lane_builds(lane):
+    for build_id in await store.unfinished_lane_builds(lane):
         cancelled += await cancel_build(services, build_id, closed.reason)
     return cancelled
 

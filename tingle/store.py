@@ -121,9 +121,13 @@ class BuildStore:
         lane = f"pr:{pr_number}" if pr_number is not None else f"branch:{branch}"
         return self.key("lane", repo, lane)
 
-    async def lane_builds(self, lane_key: str) -> list[str]:
-        """The recent builds of a lane, newest first."""
-        return [_text(i) for i in await self.redis.zrevrange(lane_key, 0, -1)]
+    async def unfinished_lane_builds(self, lane_key: str) -> list[str]:
+        """The recent builds of a lane not finished yet, newest first."""
+        ids = [_text(i) for i in await self.redis.zrevrange(lane_key, 0, -1)]
+        if not ids:
+            return []
+        active = await self.redis.smismember(self.key("active"), ids)  # type: ignore[misc]
+        return [build_id for build_id, unfinished in zip(ids, active, strict=True) if unfinished]
 
     async def delete_logs(self, build_id: str, step_count: int) -> None:
         """Forget the logs of an attempt that did not finish, before the build runs again."""
