@@ -59,6 +59,7 @@ def test_a_new_delivery_is_saved_queued_indexed_and_laned(redis_url: str) -> Non
     assert client.zrange("tingle:repos", 0, -1) == [b"octo/app"]
     assert client.smembers("tingle:active") == {b"1"}
     assert client.get("tingle:delivery:delivery-1") == b"1"
+    assert client.lrange("tingle:feedback:changed", 0, -1) == [b"1"]  # a worker posts `pending`
     assert 6 * 24 * 3600 < client.ttl("tingle:delivery:delivery-1") <= 7 * 24 * 3600
 
 
@@ -71,6 +72,7 @@ def test_a_redelivery_answers_the_first_build_and_makes_nothing(redis_url: str) 
     client = redis.Redis.from_url(redis_url)
     assert client.get("tingle:build-seq") == b"1"
     assert client.zcard(QUEUE) == 1
+    assert client.llen("tingle:feedback:changed") == 1
 
 
 def test_a_held_build_is_saved_without_a_job(redis_url: str) -> None:

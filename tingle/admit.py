@@ -2,8 +2,9 @@
 
 The script takes the delivery id (or, for a restart, no delivery), and when the delivery is new
 it makes the build id, saves the record, indexes it, puts its arq job on the queue (unless the
-build is held) and adds it to its lane. A webhook thus costs the web app one Redis round trip, and
-a build can never exist without its job, nor a claimed delivery without its build.
+build is held), adds it to its lane and tells the workers to publish its `pending` status
+(tingle.notices). A webhook thus costs the web app one Redis round trip, and a build can never
+exist without its job, nor a claimed delivery without its build.
 
 The record is written before its id exists: Python sends it without `id`, and the script puts
 `{"id": "<id>", ` in front. The arq job carries no arguments: `run_build` reads the build id
@@ -21,12 +22,14 @@ from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
 
 from tingle.build import Build, BuildState
+from tingle.notices import NOTICES_KEPT, notices_key
 from tingle.queue import JOB_ID_PREFIX, RUN_BUILD
 from tingle.store import DELIVERY_TTL_SECONDS, LANE_LENGTH, BuildStore
 
-# KEYS: delivery (or ""), build-seq, builds, repo builds, repos, active, lane, queue
+# KEYS: delivery (or ""), build-seq, builds, repo builds, repos, active, lane, queue, notices
 # ARGV: delivery ttl, record without id, created_at, repo, job bytes (or ""), job ttl ms,
-#       queue score ms, lane length, build key prefix, arq job key prefix, job id prefix
+#       queue score ms, lane length, build key prefix, arq job key prefix, job id prefix,
+#       notices kept
 _ADMIT = """
 if KEYS[1] ~= '' then
   local existing = redis.call('GET', KEYS[1])
@@ -43,6 +46,8 @@ if ARGV[5] ~= '' then
   redis.call('SET', ARGV[10] .. ARGV[11] .. id, ARGV[5], 'PX', ARGV[6])
   redis.call('ZADD', KEYS[8], ARGV[7], ARGV[11] .. id)
 end
+redis.call('RPUSH', KEYS[9], id)
+redis.call('LTRIM', KEYS[9], -tonumber(ARGV[12]), -1)
 redis.call('ZADD', KEYS[7], ARGV[3], id)
 redis.call('ZREMRANGEBYRANK', KEYS[7], 0, -tonumber(ARGV[8]) - 1)
 local older = {}
@@ -88,6 +93,7 @@ class Admitter:
                 key("active"),
                 self._store.lane_key(build),
                 self._queue_name,
+                notices_key(self._store.prefix),
             ],
             args=[
                 DELIVERY_TTL_SECONDS,
@@ -101,6 +107,7 @@ class Admitter:
                 key("build", ""),
                 job_key_prefix,
                 JOB_ID_PREFIX,
+                NOTICES_KEPT,
             ],
         )
         build_id, created = _text(answer[0]), bool(answer[1])

@@ -14,8 +14,8 @@ from arq.constants import abort_jobs_ss
 from tingle.admit import Admission, Admitter
 from tingle.build import Build, BuildState
 from tingle.config import Settings
-from tingle.feedback import Feedback
 from tingle.forge.events import LaneClosed
+from tingle.notices import BuildNotices
 from tingle.queue import enqueue_build, job_id
 from tingle.store import BuildStore, CancelRequest
 
@@ -28,7 +28,7 @@ class Services(Protocol):
     settings: Settings
     queue: ArqRedis
     store: BuildStore
-    feedback: Feedback
+    notices: BuildNotices
     admitter: Admitter
 
 
@@ -46,7 +46,8 @@ async def queue_build(
 
 
 async def publish_status(services: Services, build: Build) -> None:
-    await services.feedback.build_changed(build)
+    """A worker publishes the build's feedback (the web app makes no GitHub call)."""
+    await services.notices.tell(build.id)
 
 
 async def supersede(services: Services, build: Build, older: list[str]) -> None:
@@ -120,6 +121,5 @@ async def restart_build(services: Services, build_id: str) -> str:
         superseded_by=None,
     )
     await services.admitter.admit(new, delivery_id=None)  # restarting supersedes nothing
-    await publish_status(services, new)
     log.info("build restarted", build_id=new.id, restarted=build_id)
     return new.id

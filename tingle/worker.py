@@ -22,6 +22,7 @@ from tingle.executor.images import RegistryAuth
 from tingle.feedback import make_feedback
 from tingle.forge.factory import github_clients
 from tingle.janitor import Janitor
+from tingle.notices import BuildNotices
 from tingle.pipeline import load_templates
 from tingle.queue import RUN_BUILD, connect, redis_settings
 from tingle.secrets import open_secret_store
@@ -78,13 +79,14 @@ def make_worker(
             ctx["health"] = asyncio.create_task(metrics.heartbeat(health))
         if not burst:
             ctx["janitor"] = asyncio.create_task(Janitor(app, pool).run_forever())
-        if github is not None:  # post the feedback the web app hands over
-            ctx["handoffs"] = asyncio.create_task(app.feedback.publisher.carry_handoffs())
+        if github is not None:  # publish the feedback of the builds the web app tells about
+            notices = BuildNotices(pool, settings.key_prefix)
+            ctx["notices"] = asyncio.create_task(notices.follow(store, app.feedback))
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if health is not None:
             health.mark_stopping()
-        for name in ("janitor", "handoffs", "health"):
+        for name in ("janitor", "notices", "health"):
             task: asyncio.Task[None] | None = ctx.get(name)
             if task is not None:
                 task.cancel()

@@ -22,8 +22,7 @@ from tingle import control
 from tingle.admit import Admitter
 from tingle.config import Settings
 from tingle.executor.docker import BUILD_LABEL, INSTANCE_LABEL
-from tingle.feedback import Feedback, make_feedback
-from tingle.forge.factory import github_clients
+from tingle.notices import BuildNotices
 from tingle.queue import connect
 from tingle.store import BuildStore
 
@@ -35,7 +34,7 @@ class Services:
     settings: Settings
     queue: Any
     store: BuildStore
-    feedback: Feedback
+    notices: BuildNotices
     admitter: Admitter
 
 
@@ -45,13 +44,11 @@ def call(settings: Settings, action: Any, *args: Any) -> Any:
     async def run() -> Any:
         pool = connect(settings.redis_url)
         store = BuildStore(pool)
-        feedback = make_feedback(pool, store, settings, github_clients(settings))
         admitter = Admitter(store, pool, settings.queue_name)
-        services = Services(settings, pool, store, feedback, admitter)
+        services = Services(settings, pool, store, BuildNotices(pool, "tingle"), admitter)
         try:
             return await action(services, *args)
         finally:
-            await feedback.publisher.drain()
             await pool.aclose()
 
     return asyncio.run(run())

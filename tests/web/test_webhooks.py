@@ -13,11 +13,12 @@ import redis
 from tests.conftest import WEBHOOK_SECRET
 from tests.support.payloads import octokit, pull_request_payload, push_payload, send
 from tests.support.servers import RedisServer, serve_app
-from tests.support.waiting import wait_for
 from tingle.config import Settings
+from tingle.feedback import make_feedback
 from tingle.forge.factory import github_clients
-from tingle.forge.reporter import FeedbackPublisher
+from tingle.notices import BuildNotices
 from tingle.queue import connect
+from tingle.store import BuildStore
 
 SHA = "a" * 40
 
@@ -51,32 +52,36 @@ def test_push_is_queued_with_a_build_record(web: str, settings: Settings) -> Non
     assert queued_jobs(settings) == 1
 
 
-def test_the_pending_status_is_recorded_and_a_worker_posts_it(
+def test_a_worker_posts_the_pending_status_the_web_app_tells_it_about(
     web: str, settings: Settings, fake_github: Any
 ) -> None:
     build_id = send(web, "push", push_payload("octo/app", SHA), secret=WEBHOOK_SECRET).json()[
         "build_id"
     ]
     client = redis.Redis.from_url(settings.redis_url)
-    key = f"tingle:feedback:status:{build_id}:tingle"
-    wait_for(lambda: client.lrange("tingle:feedback:handoff", 0, -1) == [key.encode()])
-    assert json.loads(client.get(f"{key}:desired"))["status"]["state"] == "pending"
+    assert client.lrange("tingle:feedback:changed", 0, -1) == [build_id.encode()]
+    assert client.zcard("tingle:feedback:due") == 0  # the web app works out no status itself
 
-    async def a_worker_carries_the_handoff() -> None:
-        publisher = FeedbackPublisher(connect(settings.redis_url), github_clients(settings))
-        carrier = asyncio.create_task(publisher.carry_handoffs())
+    async def a_worker_follows_the_notices() -> None:
+        pool = connect(settings.redis_url)
+        feedback = make_feedback(pool, BuildStore(pool), settings, github_clients(settings))
+        follower = asyncio.create_task(
+            BuildNotices(pool, "tingle").follow(BuildStore(pool), feedback)
+        )
         try:
             await asyncio.to_thread(
                 fake_github.wait_for_status, "octo/app", SHA, "tingle", "pending", timeout=10
             )
         finally:
-            carrier.cancel()
+            follower.cancel()
+            await feedback.publisher.drain()
+            await pool.aclose()
 
-    asyncio.run(a_worker_carries_the_handoff())
-    [status] = fake_github.statuses("octo/app", SHA)  # posted once: by the worker, not the web
+    asyncio.run(a_worker_follows_the_notices())
+    [status] = fake_github.statuses("octo/app", SHA)
     assert status["target_url"] == f"http://tingle.test/builds/{build_id}"
     assert status["description"] == f"Build #{build_id} queued"
-    assert client.llen("tingle:feedback:handoff") == 0
+    assert client.llen("tingle:feedback:changed") == 0
 
 
 def test_pull_request_is_queued_from_its_head(web: str, settings: Settings) -> None:

@@ -3,13 +3,12 @@ catches up after GitHub failures.
 
 For each status (build, context) and each pull request's comment, Redis holds the *desired*
 value and the *posted* one. `publish_*` writes the desired value and marks it due in a sorted set,
-in one round trip. A publisher with GitHub clients (a worker's) then starts a sync in the
-background: the build never waits for GitHub. One without (the web app's: answering webhooks fast
-is its only job) hands the key over on the `handoff` list, where `carry_handoffs` in a worker
-picks it up at once. A sync posts under a lock when desired and posted differ, so two processes
-reporting one build can never leave GitHub showing an older state. A retryable failure (5xx, no
-answer, rate limit) stays due, with backoff; the worker's janitor calls `sweep()`, so feedback
-catches up even after a restart or a lost hand-off.
+in one round trip, then starts a sync in the background: the build never waits for GitHub. A sync
+posts under a lock when desired and posted differ, so two processes reporting one build can never
+leave GitHub showing an older state, and only the latest value wanted is posted. Each post first
+takes a token from the write budget all processes share. A retryable failure (5xx, no answer,
+rate limit) stays due, with backoff; the worker's janitor calls `sweep()`, so feedback catches up
+even after a restart. Without GitHub clients, values are recorded and wait.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from typing import Any
 
 import structlog
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from tingle import metrics
 from tingle.forge.auth import GitHubClients
@@ -35,28 +33,23 @@ from tingle.forge.writebudget import WriteBudget, identity_for
 log = structlog.get_logger(__name__)
 
 # Records desired values as due, in one round trip. KEYS: the build's contexts set (or ""), the due
-# set, the hand-off list (or ""). ARGV: ttl, now, hand-offs kept, n contexts, the n contexts, then
-# (key, desired key, desired value) for each wanted key.
+# set. ARGV: ttl, now, n contexts, the n contexts, then (key, desired key, desired value) for each
+# wanted key.
 _WANT = """
-local ttl, now, keep, n = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local ttl, now, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if n > 0 then
-  redis.call('SADD', KEYS[1], unpack(ARGV, 5, 4 + n))
+  redis.call('SADD', KEYS[1], unpack(ARGV, 4, 3 + n))
   redis.call('EXPIRE', KEYS[1], ttl)
 end
-for i = 5 + n, #ARGV, 3 do
+for i = 4 + n, #ARGV, 3 do
   redis.call('SET', ARGV[i + 1], ARGV[i + 2], 'EX', ttl)
   redis.call('ZADD', KEYS[2], now, ARGV[i])
-  if KEYS[3] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[i]) end
 end
-if KEYS[3] ~= '' then redis.call('LTRIM', KEYS[3], -keep, -1) end
 return 0
 """
 
 KEY_TTL_SECONDS = 14 * 24 * 3600
 MAX_BACKOFF_SECONDS = 600.0
-HANDOFF_LENGTH = 10_000  # hand-offs kept while no worker takes them; older ones wait for a sweep
-HANDOFF_WAIT_SECONDS = 1  # how long one blocking read of the hand-off list lasts
-MAX_SYNCS_IN_FLIGHT = 16  # a worker catching up on hand-offs posts this many at once at most
 
 
 @dataclass(frozen=True)
@@ -126,6 +119,12 @@ class FeedbackPublisher:
             done += await self.sync(_text(raw))
         return done
 
+    async def wait_below(self, syncs: int) -> None:
+        """Wait until fewer than `syncs` posts are in flight (back-pressure for a caller with many
+        to publish)."""
+        while len(self._tasks) >= syncs:
+            await asyncio.wait(list(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+
     async def drain(self, seconds: float = 10.0) -> None:
         """Wait for background syncs (at shutdown); what is left stays due for `sweep`."""
         if self._tasks:
@@ -139,13 +138,11 @@ class FeedbackPublisher:
         contexts_key: str = "",
         contexts: Sequence[str] = (),
     ) -> None:
-        """Record each key's desired value as due; without clients, hand the keys over too."""
-        args: list[str | float | int] = [KEY_TTL_SECONDS, time.time(), HANDOFF_LENGTH]
-        args += [len(contexts), *contexts]
+        """Record each key's desired value as due."""
+        args: list[str | float | int] = [KEY_TTL_SECONDS, time.time(), len(contexts), *contexts]
         for key, desired in wanted.items():
             args += [key, self._desired(key), json.dumps(desired, sort_keys=True)]
-        handoff = self.handoff_key if self._clients is None else ""
-        await self._want(keys=[contexts_key, self.due_key, handoff], args=args)
+        await self._want(keys=[contexts_key, self.due_key], args=args)
 
     def _post_soon(self, keys: Iterable[str]) -> None:
         if self._clients is None:
@@ -156,29 +153,8 @@ class FeedbackPublisher:
             task.add_done_callback(self._tasks.discard)
 
     @property
-    def handoff_key(self) -> str:
-        return self._key("handoff")
-
-    @property
     def due_key(self) -> str:
-        """The sorted set of keys whose desired value GitHub does not show yet, by due time."""
-        return self._key("due")
-
-    async def carry_handoffs(self) -> None:
-        """Post what processes without GitHub clients hand over, as soon as they do (run forever
-        in a worker; any number of workers share the list, each key goes to one of them)."""
-        assert self._clients is not None, "only a publisher with GitHub clients can post"
-        while True:
-            while len(self._tasks) >= MAX_SYNCS_IN_FLIGHT:
-                await asyncio.wait(list(self._tasks), return_when=asyncio.FIRST_COMPLETED)
-            try:
-                popped = await self._redis.blpop([self.handoff_key], HANDOFF_WAIT_SECONDS)  # type: ignore[misc]
-            except (RedisError, OSError) as exc:  # the janitor's sweep covers the gap
-                log.warning("feedback hand-offs unreadable", error=str(exc))
-                await asyncio.sleep(HANDOFF_WAIT_SECONDS)
-                continue
-            if popped is not None:
-                self._post_soon([_text(popped[1])])
+        return feedback_due_key(self._prefix)
 
     async def sync(self, key: str) -> bool:
         """Post the desired value of `key` unless GitHub has it. True when GitHub is up to date."""
@@ -257,6 +233,11 @@ class FeedbackPublisher:
 
     def _posted(self, key: str) -> str:
         return f"{key}:posted"
+
+
+def feedback_due_key(prefix: str) -> str:
+    """The sorted set of keys whose desired value GitHub does not show yet, by due time."""
+    return f"{prefix}:feedback:due"
 
 
 def _text(value: bytes | str) -> str:

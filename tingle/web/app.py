@@ -14,7 +14,8 @@ from starlette.staticfiles import StaticFiles
 from tingle import metrics
 from tingle.admit import Admitter
 from tingle.config import Settings
-from tingle.feedback import make_feedback
+from tingle.forge.reporter import feedback_due_key
+from tingle.notices import BuildNotices
 from tingle.pipeline.schema import schema_json
 from tingle.queue import connect
 from tingle.store import BuildStore
@@ -33,7 +34,7 @@ async def metrics_endpoint(request: Request) -> Response:
     app: AppState = request.app.state.tingle
     accept = request.headers.get("accept", "")
     body, content_type = await metrics.exposition(
-        app.queue, app.settings.queue_name, accept, app.feedback.publisher.due_key
+        app.queue, app.settings.queue_name, accept, feedback_due_key(app.settings.key_prefix)
     )
     return Response(body, headers={"Content-Type": content_type})
 
@@ -88,12 +89,12 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         pool = connect(settings.redis_url)
         store = BuildStore(pool, settings.key_prefix)
-        # No GitHub clients here: the web app records feedback and a worker posts it, so that a
-        # webhook costs this process no GitHub call.
-        feedback = make_feedback(pool, store, settings, None)
+        # No GitHub work here: the web app tells the workers which builds changed, and they
+        # publish the feedback, so that a webhook costs this process one Redis round trip.
+        notices = BuildNotices(pool, settings.key_prefix)
         admitter = Admitter(store, pool, settings.queue_name)
         app.state.tingle = AppState(
-            settings=settings, queue=pool, store=store, feedback=feedback, admitter=admitter
+            settings=settings, queue=pool, store=store, notices=notices, admitter=admitter
         )
         try:
             yield

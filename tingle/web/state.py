@@ -8,7 +8,7 @@ from arq.connections import ArqRedis
 
 from tingle.admit import Admitter
 from tingle.config import Settings
-from tingle.feedback import Feedback
+from tingle.notices import BuildNotices
 from tingle.store import BuildStore
 
 
@@ -17,5 +17,5 @@ class AppState:
     settings: Settings
     queue: ArqRedis
     store: BuildStore
-    feedback: Feedback
+    notices: BuildNotices
     admitter: Admitter

@@ -2,8 +2,8 @@
 
 No GitHub call, no git and no YAML happen here: GitHub waits only 10 s for an answer, and a
 receiver that does real work in the request drops deliveries when it is slow. A new build costs
-one Redis round trip before the answer (tingle.admit: claim, save, queue and lane in one script).
-After the answer, the `pending` status is recorded and handed to the workers, which post it.
+one Redis round trip (tingle.admit: claim, save, queue, lane, and a notice that makes a worker
+post the `pending` status). Cancelling the builds it supersedes happens after the answer.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse
 
 from tingle import metrics
 from tingle.build import Build, BuildState
-from tingle.control import close_lane, publish_status, queue_build, supersede
+from tingle.control import close_lane, queue_build, supersede
 from tingle.forge.events import (
     BuildTrigger,
     Ignored,
@@ -123,14 +123,8 @@ async def _accept(
             "url": app.settings.build_url(build_id),
         },
         status_code=202,
-        background=BackgroundTask(_after_answer, app, build, superseded) if created else None,
+        background=BackgroundTask(supersede, app, build, superseded) if superseded else None,
     )
-
-
-async def _after_answer(app: AppState, build: Build, superseded: list[str]) -> None:
-    """GitHub has its answer: record the pending status, and cancel what the build supersedes."""
-    await publish_status(app, build)
-    await supersede(app, build, superseded)
 
 
 def _new_build(trigger: BuildTrigger, delivery_id: str) -> Build:
