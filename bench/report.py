@@ -173,6 +173,20 @@ def _ingest(r: dict[str, Any]) -> str:
     )
 
 
+def _durable_floor(r: dict[str, Any]) -> str:
+    """The ingest ratio beside what any receiver writing each delivery to Redis reaches."""
+    tingle = _get(r, "ingest", "tingle", "saturation", "throughput_rps")
+    bare = _get(r, "ingest", "bare", "saturation", "throughput_rps")
+    floor = _get(r, "ingest", "bare_one_redis_write", "saturation", "throughput_rps")
+    if not (tingle and bare and floor):
+        return ""
+    return (
+        f"For scale: the bare endpoint writing each body to Redis before answering (one round "
+        f"trip, no parsing) reaches {_ratio(floor, bare)} x the bare ceiling; Tingle reaches "
+        f"{_ratio(tingle, floor)} x that."
+    )
+
+
 def _pickup(r: dict[str, Any]) -> str:
     pickup = r.get("pickup")
     if not pickup:
@@ -251,6 +265,9 @@ def render(results: dict[str, Any]) -> str:
         for row in scorecard(results)
     ]  # fmt: skip
     out.append(_table(["what", "target", "measured", ""], rows))
+    floor = _durable_floor(results)
+    if floor:
+        out += ["", floor]
     out += ["", "## Webhook ingest", "", _ingest(results)]
     out += ["", "## Pickup", "", _pickup(results)]
     overhead = results.get("overhead")
