@@ -106,11 +106,9 @@ def summarise(raw: Path, top: int = 15) -> dict[str, Any]:
 
 # Where the web process's samples go, first match wins (a stack is read from the outside in).
 WEB_PATHS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("pending status: POST to GitHub (PyGithub + requests, in threads)", ("create_status",)),
     ("logging (structlog, uvicorn's access log)", ("logging/__init__", "structlog/", "_output.py")),
-    ("supersede: reading the lane's older builds", ("supersede (",)),
-    ("pending status: Redis bookkeeping (lock, desired/posted)", ("publish_status (",)),
-    ("webhook: Redis round trips (claim, save, enqueue, lane)", ("_accept (",)),
+    ("supersede: cancelling the branch's older builds", ("supersede (",)),
+    ("webhook: the admission script (one Redis round trip)", ("_accept (",)),
     ("webhook: read body, verify, parse", ("github_webhook (",)),
     ("HTTP: uvicorn, starlette, responses", ("httptools_impl", "starlette/")),
     # redis-py runs a command under a timeout in a task of its own: py-spy sees that task's
