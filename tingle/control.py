@@ -116,6 +116,8 @@ async def restart_build(services: Services, build_id: str) -> str:
         started_at=None,
         finished_at=None,
         worker=None,
+        attempts=0,
+        image=None,
         steps=[],
         delivery_id=None,
         superseded_by=None,

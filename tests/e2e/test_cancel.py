@@ -172,6 +172,7 @@ def test_restart_runs_the_same_commit_again(
     assert (old["state"], new["state"]) == ("success", "success")
     assert (new["sha"], new["repo"], new["ref"]) == (old["sha"], old["repo"], old["ref"])
     assert log_of(settings, second, 0).splitlines() == ["+ echo again", "again"]
+    assert (old["attempts"], new["attempts"]) == (1, 1)  # a new build: its own count of runs
 
 
 def test_sigterm_hands_a_build_back_and_another_worker_finishes_it(
