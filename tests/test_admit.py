@@ -48,7 +48,7 @@ def test_a_new_delivery_is_saved_queued_indexed_and_laned(redis_url: str) -> Non
     build = new_build()
     admission, stored = admit(redis_url, build, "delivery-1")
     assert admission == Admission("1", created=True, older=[])
-    assert build.id == "1" and stored == build
+    assert build.id == "1" and stored == build and stored.version == 1
     client = redis.Redis.from_url(redis_url)
     assert client.zrange(QUEUE, 0, -1) == [b"build:1"]
     job = deserialize_job(client.get(job_key_prefix + "build:1"))

@@ -77,6 +77,7 @@ class Admitter:
     async def admit(self, build: Build, delivery_id: str | None) -> Admission:
         """Store and queue `build` under a new id (set on `build`), unless `delivery_id` was
         admitted already: then `build` is left alone and the earlier build's id is returned."""
+        build.version += 1  # as a save does
         record = build.to_dict()
         del record["id"]
         queued = build.state is BuildState.QUEUED

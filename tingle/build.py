@@ -85,6 +85,7 @@ class Build:
     finished_at: float | None = None
     worker: str | None = None
     attempts: int = 0  # runs started; more than one when a worker died or handed the build back
+    version: int = 0  # bumped by every save: feedback never goes back to an older version's
     steps: list[StepRecord] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:

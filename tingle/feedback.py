@@ -45,7 +45,7 @@ class Feedback:
             statuses += await self._orphaned_stages(build, statuses, url)
         changed = [s for s in statuses if self._shown.get((build.id, s.context)) != s]
         if changed:
-            await self.publisher.publish_statuses(target, changed)
+            await self.publisher.publish_statuses(target, changed, build.version)
             self._shown.update({(build.id, s.context): s for s in changed})
         news = build.state in COMMENT_STATES and self._commented.get(build.id) is not build.state
         if build.pr_number is not None and news:

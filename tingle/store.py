@@ -54,6 +54,8 @@ class BuildStore:
         return ":".join((self.prefix, *parts))
 
     async def save(self, build: Build) -> None:
+        """Save `build` as its next version."""
+        build.version += 1
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(self.key("build", build.id), json.dumps(build.to_dict()))
             pipe.zadd(self.key("builds"), {build.id: build.created_at})

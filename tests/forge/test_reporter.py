@@ -58,3 +58,20 @@ def test_writes_wait_for_the_shared_budget(settings: Settings, fake_github: Any)
     took = asyncio.run(scenario())
     assert len(fake_github.statuses("octo/app", SHA)) == 3
     assert took >= 2 / 5 * 0.9  # one write at once, then one every 1/5 s
+
+
+def test_statuses_of_an_older_version_of_the_build_never_replace_newer_ones(
+    settings: Settings, fake_github: Any
+) -> None:
+    running = CommitStatus("pending", "Build #7 running", "http://t/builds/7", "tingle")
+
+    async def scenario() -> int:
+        waiting = FeedbackPublisher(connect(settings.redis_url), None)
+        await waiting.publish_statuses(TARGET, [running], version=3)  # the worker running it
+        await waiting.publish_statuses(TARGET, statuses("tingle"), version=2)  # a late "queued"
+        await waiting.publish_statuses(TARGET, statuses("tingle/test"), version=2)  # new context
+        return await worker_publisher(settings).sweep()
+
+    assert asyncio.run(scenario()) == 2
+    posted = {s["context"]: s["description"] for s in fake_github.statuses("octo/app", SHA)}
+    assert posted == {"tingle": "Build #7 running", "tingle/test": "Build #7 queued"}

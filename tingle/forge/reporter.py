@@ -33,17 +33,23 @@ from tingle.forge.writebudget import WriteBudget, identity_for
 log = structlog.get_logger(__name__)
 
 # Records desired values as due, in one round trip. KEYS: the build's contexts set (or ""), the due
-# set. ARGV: ttl, now, n contexts, the n contexts, then (key, desired key, desired value) for each
-# wanted key.
+# set. ARGV: ttl, now, n contexts, the n contexts, then (key, desired key, desired value, version
+# key, version) for each wanted key. A value older than the one desired (a lower build version) is
+# left out: two processes publishing one build never make GitHub go back. Version "" always wins.
 _WANT = """
 local ttl, now, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if n > 0 then
   redis.call('SADD', KEYS[1], unpack(ARGV, 4, 3 + n))
   redis.call('EXPIRE', KEYS[1], ttl)
 end
-for i = 4 + n, #ARGV, 3 do
-  redis.call('SET', ARGV[i + 1], ARGV[i + 2], 'EX', ttl)
-  redis.call('ZADD', KEYS[2], now, ARGV[i])
+for i = 4 + n, #ARGV, 5 do
+  local version = tonumber(ARGV[i + 4])
+  local current = tonumber(redis.call('GET', ARGV[i + 3]) or '-1')
+  if version == nil or version >= current then
+    redis.call('SET', ARGV[i + 1], ARGV[i + 2], 'EX', ttl)
+    if version ~= nil then redis.call('SET', ARGV[i + 3], version, 'EX', ttl) end
+    redis.call('ZADD', KEYS[2], now, ARGV[i])
+  end
 end
 return 0
 """
@@ -81,8 +87,11 @@ class FeedbackPublisher:
 
     # --- what callers use ---------------------------------------------------------------------
 
-    async def publish_statuses(self, target: Target, statuses: list[CommitStatus]) -> None:
-        """Make `statuses` the ones GitHub should show; they are posted in the background."""
+    async def publish_statuses(
+        self, target: Target, statuses: list[CommitStatus], version: int | None = None
+    ) -> None:
+        """Make `statuses` the ones GitHub should show, unless statuses of a later `version` of the
+        build are wanted already; they are posted in the background."""
         if not statuses:
             return
         wanted = {
@@ -92,7 +101,7 @@ class FeedbackPublisher:
             for status in statuses
         }  # fmt: skip
         contexts = [s.context for s in statuses]
-        await self._record(wanted, self._key("contexts", target.build_id), contexts)
+        await self._record(wanted, self._key("contexts", target.build_id), contexts, version)
         self._post_soon(wanted.keys())
 
     async def contexts(self, build_id: str) -> set[str]:
@@ -137,11 +146,13 @@ class FeedbackPublisher:
         wanted: dict[str, dict[str, Any]],
         contexts_key: str = "",
         contexts: Sequence[str] = (),
+        version: int | None = None,
     ) -> None:
-        """Record each key's desired value as due."""
+        """Record each key's desired value as due (unless a later version's is)."""
         args: list[str | float | int] = [KEY_TTL_SECONDS, time.time(), len(contexts), *contexts]
         for key, desired in wanted.items():
-            args += [key, self._desired(key), json.dumps(desired, sort_keys=True)]
+            encoded = json.dumps(desired, sort_keys=True)
+            args += [key, self._desired(key), encoded, f"{key}:version", _or_empty(version)]
         await self._want(keys=[contexts_key, self.due_key], args=args)
 
     def _post_soon(self, keys: Iterable[str]) -> None:
@@ -238,6 +249,10 @@ class FeedbackPublisher:
 def feedback_due_key(prefix: str) -> str:
     """The sorted set of keys whose desired value GitHub does not show yet, by due time."""
     return f"{prefix}:feedback:due"
+
+
+def _or_empty(version: int | None) -> str | int:
+    return "" if version is None else version
 
 
 def _text(value: bytes | str) -> str:
