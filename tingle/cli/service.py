@@ -8,14 +8,13 @@ import asyncio
 import dataclasses
 import os
 import secrets
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import structlog
 import uvicorn
 
+from tingle.cli.localredis import local_redis
 from tingle.config import Settings
 from tingle.logs import configure_logging
 
@@ -38,6 +37,9 @@ def register(subparsers: Any) -> None:
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--port", type=int, default=8080)
     up.add_argument("--state-dir", type=Path, default=Path.home() / ".local/share/tingle")
+    up.add_argument(
+        "--redis-port", type=int, default=6389, help="for the Redis started when none answers"
+    )
     up.set_defaults(func=_up)
 
 
@@ -66,47 +68,49 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from tingle.web.app import create_app
-    from tingle.worker import run_worker
-
     state_dir: Path = args.state_dir
     state_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings.from_env()
-    settings = dataclasses.replace(
-        settings,
-        webhook_secret=settings.webhook_secret or _stored_secret(state_dir / "webhook-secret"),
-        public_url=os.environ.get("TINGLE_PUBLIC_URL", f"http://{args.host}:{args.port}"),
-        workspace_root=Path(os.environ.get("TINGLE_WORKSPACE_ROOT", state_dir / "workspaces")),
-        redis_url=_ensure_redis(settings.redis_url, state_dir),
-    )
     configure_logging(settings.log_format)
-    print(f"Tingle is up.\n  webhook URL:    {settings.public_url}/webhooks/github")
-    print(
-        f"  webhook secret: {settings.webhook_secret}\n  builds:         {settings.public_url}/",
-        flush=True,
-    )
-
-    async def both() -> None:
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(settings),
-                host=args.host,
-                port=args.port,
-                log_config=None,
-                access_log=False,  # "webhook accepted" says more, once
-            )
+    with local_redis(settings.redis_url, state_dir, args.redis_port) as redis_url:
+        settings = dataclasses.replace(
+            settings,
+            webhook_secret=settings.webhook_secret or _stored_secret(state_dir / "webhook-secret"),
+            public_url=os.environ.get("TINGLE_PUBLIC_URL", f"http://{args.host}:{args.port}"),
+            workspace_root=Path(os.environ.get("TINGLE_WORKSPACE_ROOT", state_dir / "workspaces")),
+            redis_url=redis_url,
         )
-        serving = asyncio.create_task(server.serve())
-        try:
-            # The worker takes SIGINT and SIGTERM (its handlers are installed last); when it has
-            # stopped, so does the web app.
-            await run_worker(settings)
-        finally:
-            server.should_exit = True
-            await serving
-
-    asyncio.run(both())
+        print(f"Tingle is up.\n  webhook URL:    {settings.public_url}/webhooks/github")
+        print(
+            f"  webhook secret: {settings.webhook_secret}\n"
+            f"  builds:         {settings.public_url}/",
+            flush=True,
+        )
+        asyncio.run(_web_and_worker(settings, args.host, args.port))
     return 0
+
+
+async def _web_and_worker(settings: Settings, host: str, port: int) -> None:
+    from tingle.web.app import create_app
+    from tingle.worker import run_worker
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,  # "webhook accepted" says more, once
+        )
+    )
+    serving = asyncio.create_task(server.serve())
+    try:
+        # The worker takes SIGINT and SIGTERM (its handlers are installed last); when it has
+        # stopped, so does the web app.
+        await run_worker(settings)
+    finally:
+        server.should_exit = True
+        await serving
 
 
 def _stored_secret(path: Path) -> str:
@@ -114,25 +118,3 @@ def _stored_secret(path: Path) -> str:
         path.write_text(secrets.token_hex(20))
         path.chmod(0o600)
     return path.read_text().strip()
-
-
-def _ensure_redis(url: str, state_dir: Path) -> str:
-    """Reuse the Redis at `url` when it answers; else start a local one with append-only files."""
-    import redis
-
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-        return url
-    except redis.RedisError:
-        pass
-    server = shutil.which("redis-server")
-    if server is None:
-        raise SystemExit(f"no Redis at {url} and no redis-server to start (apt-get install redis)")
-    port = 6389
-    subprocess.run(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--daemonize", "yes",
-         "--appendonly", "yes", "--dir", str(state_dir), "--logfile", str(state_dir / "redis.log")],
-        check=True,
-    )  # fmt: skip
-    log.info("started a local redis", port=port, dir=str(state_dir))
-    return f"redis://127.0.0.1:{port}/0"
