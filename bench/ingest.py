@@ -95,7 +95,7 @@ def run(lab: Lab, out_dir: Path, *, seconds: float = 10.0) -> dict[str, Any]:
         for phase in PHASES:
             tingle[phase.name] = _phase(web, script_dir, phase, seconds, count)
         tingle["builds_stored"] = lab.count("tingle:builds")
-        tingle["statuses_handed_to_workers"] = lab.redis().llen("tingle:feedback:handoff")
+        tingle["builds_told_to_workers"] = lab.redis().llen("tingle:feedback:changed")
         results["profile_web_saturation"] = _profile(web, script_dir, out_dir)
     results["tingle"] = tingle
 
