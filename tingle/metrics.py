@@ -239,30 +239,35 @@ def running_build(worker: str) -> Iterator[None]:
 
 
 async def refresh_queue(redis: Redis, queue_name: str, now: float | None = None) -> None:
-    """Set the queue gauges from arq's queue, a sorted set scored by enqueue time in ms.
-
-    A failure to read leaves the gauges as they were: a scrape must not fail because Redis did."""
-    try:
-        depth = int(await redis.zcard(queue_name))
-        oldest = await redis.zrange(queue_name, 0, 0, withscores=True)
-    except Exception:
-        return
-    QUEUE_DEPTH.set(depth)
-    now = time.time() if now is None else now
-    QUEUE_OLDEST.set(max(0.0, now - float(oldest[0][1]) / 1000) if oldest else 0.0)
+    """Set the queue gauges from arq's queue, a sorted set scored by enqueue time in ms."""
+    await _refresh_backlog(redis, queue_name, QUEUE_DEPTH, QUEUE_OLDEST, 1000, now)
 
 
 async def refresh_feedback(redis: Redis, due_key: str, now: float | None = None) -> None:
     """Set the feedback gauges from the publisher's due set, scored by when each entry is due
-    (later than now while it backs off). A failure to read leaves them as they were."""
+    (later than now while it backs off)."""
+    await _refresh_backlog(redis, due_key, FEEDBACK_DUE, FEEDBACK_OLDEST_DUE, 1, now)
+
+
+async def _refresh_backlog(
+    redis: Redis,
+    key: str,
+    size: Gauge,
+    oldest_age: Gauge,
+    units_per_second: int,
+    now: float | None,
+) -> None:
+    """Set `size` to the members of the sorted set `key` and `oldest_age` to the age of its
+    lowest score (a time, in `units_per_second`; 0 when empty or in the future). A failure to read
+    leaves both as they were: a scrape must not fail because Redis did."""
     try:
-        due = int(await redis.zcard(due_key))
-        oldest = await redis.zrange(due_key, 0, 0, withscores=True)
+        count = int(await redis.zcard(key))
+        oldest = await redis.zrange(key, 0, 0, withscores=True)
     except Exception:
         return
-    FEEDBACK_DUE.set(due)
+    size.set(count)
     now = time.time() if now is None else now
-    FEEDBACK_OLDEST_DUE.set(max(0.0, now - float(oldest[0][1])) if oldest else 0.0)
+    oldest_age.set(max(0.0, now - float(oldest[0][1]) / units_per_second) if oldest else 0.0)
 
 
 def render(accept: str = "") -> tuple[bytes, str]:
