@@ -24,7 +24,7 @@ from arq.utils import timestamp_ms
 from tingle.build import Build, BuildState
 from tingle.notices import NOTICES_KEPT, notices_key
 from tingle.queue import JOB_ID_PREFIX, RUN_BUILD
-from tingle.store import DELIVERY_TTL_SECONDS, LANE_LENGTH, BuildStore
+from tingle.store import DELIVERY_TTL_SECONDS, LANE_LENGTH, BuildStore, as_text
 
 # KEYS: delivery (or ""), build-seq, builds, repo builds, repos, active, lane, queue, notices
 # ARGV: delivery ttl, record without id, created_at, repo, job bytes (or ""), job ttl ms,
@@ -111,12 +111,8 @@ class Admitter:
                 NOTICES_KEPT,
             ],
         )
-        build_id, created = _text(answer[0]), bool(answer[1])
+        build_id, created = as_text(answer[0]), bool(answer[1])
         if not created:
             return Admission(build_id, created=False, older=[])
         build.id = build_id
-        return Admission(build_id, created=True, older=[_text(i) for i in answer[2]])
-
-
-def _text(value: bytes | str | int) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+        return Admission(build_id, created=True, older=[as_text(i) for i in answer[2]])

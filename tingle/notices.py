@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from tingle.feedback import Feedback
-from tingle.store import BuildStore
+from tingle.store import BuildStore, as_text
 
 log = structlog.get_logger(__name__)
 
@@ -52,7 +52,7 @@ class BuildNotices:
                 popped = await self._redis.blpop([self.key], WAIT_SECONDS)  # type: ignore[misc]
                 if popped is None:
                     continue
-                build_id = popped[1].decode() if isinstance(popped[1], bytes) else str(popped[1])
+                build_id = as_text(popped[1])
                 build = await store.get(build_id)
             except (RedisError, OSError) as exc:  # workers publish what happens next anyway
                 log.warning("build notices unreadable", error=str(exc))

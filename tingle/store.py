@@ -73,7 +73,7 @@ class BuildStore:
 
     async def list_builds(self, repo: str | None = None, limit: int = 50) -> list[Build]:
         index = self.key("repo", repo, "builds") if repo else self.key("builds")
-        ids = [_text(i) for i in await self.redis.zrevrange(index, 0, limit - 1)]
+        ids = [as_text(i) for i in await self.redis.zrevrange(index, 0, limit - 1)]
         if not ids:
             return []
         raws = await self.redis.mget([self.key("build", i) for i in ids])
@@ -125,7 +125,7 @@ class BuildStore:
 
     async def unfinished_lane_builds(self, lane_key: str) -> list[str]:
         """The recent builds of a lane not finished yet, newest first."""
-        ids = [_text(i) for i in await self.redis.zrevrange(lane_key, 0, -1)]
+        ids = [as_text(i) for i in await self.redis.zrevrange(lane_key, 0, -1)]
         if not ids:
             return []
         active = await self.redis.smismember(self.key("active"), ids)  # type: ignore[misc]
@@ -148,7 +148,7 @@ class BuildStore:
     async def active_builds(self) -> list[str]:
         """Builds not finished yet (queued or running), for the janitor."""
         members = await self.redis.smembers(self.key("active"))  # type: ignore[misc]
-        return sorted(_text(m) for m in members)
+        return sorted(as_text(m) for m in members)
 
     async def forget_active(self, build_id: str) -> None:
         await self.redis.srem(self.key("active"), build_id)  # type: ignore[misc]
@@ -162,7 +162,7 @@ class BuildStore:
     async def list_repos(self, offset: int = 0, limit: int = 50) -> list[str]:
         """Repositories, the most recently built first."""
         names = await self.redis.zrevrange(self.key("repos"), offset, offset + limit - 1)
-        return [_text(name) for name in names]
+        return [as_text(name) for name in names]
 
     async def count_repos(self) -> int:
         return int(await self.redis.zcard(self.key("repos")))
@@ -174,7 +174,7 @@ class BuildStore:
     async def build_ids(self, repo: str | None, offset: int, limit: int) -> list[str]:
         """Build ids, newest first: `limit` of them from position `offset`."""
         index = self.key("repo", repo, "builds") if repo else self.key("builds")
-        return [_text(i) for i in await self.redis.zrevrange(index, offset, offset + limit - 1)]
+        return [as_text(i) for i in await self.redis.zrevrange(index, offset, offset + limit - 1)]
 
     async def get_many(self, build_ids: list[str]) -> list[Build]:
         """The records of `build_ids`, in that order; an id without a record is left out."""
@@ -189,7 +189,7 @@ class BuildStore:
             for repo in repos:
                 pipe.zrevrange(self.key("repo", repo, "builds"), 0, 0)
             found = await pipe.execute()
-        ids = [_text(ids[0]) for ids in found if ids]
+        ids = [as_text(ids[0]) for ids in found if ids]
         return {build.repo: build for build in await self.get_many(ids)}
 
     async def read_log_back(
@@ -214,11 +214,12 @@ class BuildStore:
 
 
 def _chunk(entry_id: bytes | str, fields: dict[bytes | str, bytes | str]) -> LogChunk:
-    decoded = {_text(k): _text(v) for k, v in fields.items()}
-    return LogChunk(id=_text(entry_id), first_line=int(decoded["n"]), text=decoded["t"])
+    decoded = {as_text(k): as_text(v) for k, v in fields.items()}
+    return LogChunk(id=as_text(entry_id), first_line=int(decoded["n"]), text=decoded["t"])
 
 
-def _text(value: bytes | str | int) -> str:
+def as_text(value: bytes | str | int) -> str:
+    """A Redis reply (bytes, unless the client decodes) as text."""
     if isinstance(value, bytes):
         return value.decode()
     return str(value)

@@ -29,6 +29,7 @@ from tingle.forge.auth import GitHubClients
 from tingle.forge.github import GitHubError
 from tingle.forge.statuses import CommitStatus
 from tingle.forge.writebudget import WriteBudget, identity_for
+from tingle.store import as_text
 
 log = structlog.get_logger(__name__)
 
@@ -107,7 +108,7 @@ class FeedbackPublisher:
     async def contexts(self, build_id: str) -> set[str]:
         """Every status context ever published for the build, by any process."""
         members = await self._redis.smembers(self._key("contexts", build_id))  # type: ignore[misc]
-        return {_text(m) for m in members}
+        return {as_text(m) for m in members}
 
     async def publish_comment(self, target: Target, body: str) -> None:
         """Make `body` the pull request's Tingle comment, unless a newer build's is there."""
@@ -125,7 +126,7 @@ class FeedbackPublisher:
         due = await self._redis.zrangebyscore(self.due_key, "-inf", time.time())
         done = 0
         for raw in due:
-            done += await self.sync(_text(raw))
+            done += await self.sync(as_text(raw))
         return done
 
     async def wait_below(self, syncs: int) -> None:
@@ -253,10 +254,6 @@ def feedback_due_key(prefix: str) -> str:
 
 def _or_empty(version: int | None) -> str | int:
     return "" if version is None else version
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _newer(build_id: str, target: Target) -> bool:
