@@ -80,9 +80,12 @@ class Admitter:
         build.version += 1  # as a save does
         record = build.to_dict()
         del record["id"]
-        queued = build.state is BuildState.QUEUED
         now = timestamp_ms()
-        job = serialize_job(RUN_BUILD, (), {}, None, now, serializer=self._queue.job_serializer)
+        job = (  # a held build gets its job when someone approves it
+            serialize_job(RUN_BUILD, (), {}, None, now, serializer=self._queue.job_serializer)
+            if build.state is BuildState.QUEUED
+            else b""
+        )
         key = self._store.key
         answer = await self._script(
             keys=[
@@ -101,7 +104,7 @@ class Admitter:
                 json.dumps(record),
                 build.created_at,
                 build.repo,
-                job if queued else "",
+                job,
                 self._queue.expires_extra_ms,
                 now,
                 LANE_LENGTH,
