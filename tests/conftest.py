@@ -101,30 +101,11 @@ def run_worker(settings: Settings) -> Any:
 @pytest.fixture
 async def worker_context(settings: Settings, docker_client: Any) -> AsyncIterator[WorkerContext]:
     """What a worker's start-up makes, with the tests' Redis, Docker engine and GitHub fake."""
-    from tingle.buildjob import WorkerContext
-    from tingle.feedback import make_feedback
-    from tingle.forge.factory import github_clients
-    from tingle.pipeline import load_templates
     from tingle.queue import connect
-    from tingle.secrets import open_secret_store
-    from tingle.shipping import Shipper
-    from tingle.store import BuildStore
-    from tingle.worker import shipping_config
+    from tingle.worker import worker_context as make_context
 
     pool = connect(settings.redis_url)
-    store = BuildStore(pool, settings.key_prefix)
-    github = github_clients(settings)
-    context = WorkerContext(
-        settings=settings,
-        store=store,
-        feedback=make_feedback(pool, store, settings, github),
-        github=github,
-        templates=load_templates(settings.templates_dir),
-        docker=docker_client,
-        name="test-worker:1",
-        shipper=Shipper(docker_client, shipping_config(settings)),
-        secrets=open_secret_store(settings.secrets_url),
-    )
+    context = make_context(settings, pool, docker_client, "test-worker:1")
     yield context
     await context.cleanups.drain(30)
     await context.feedback.publisher.drain()

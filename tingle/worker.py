@@ -50,6 +50,23 @@ def shipping_config(settings: Settings) -> ShippingConfig:
     )
 
 
+def worker_context(settings: Settings, pool: ArqRedis, docker: Any, name: str) -> WorkerContext:
+    """What every build job of a worker shares: store, feedback, templates, Docker, shipping."""
+    store = BuildStore(pool, settings.key_prefix)
+    github = github_clients(settings)
+    return WorkerContext(
+        settings=settings,
+        store=store,
+        feedback=make_feedback(pool, store, settings, github),
+        github=github,
+        templates=load_templates(settings.templates_dir),
+        docker=docker,
+        name=name,
+        shipper=Shipper(docker, shipping_config(settings)),
+        secrets=open_secret_store(settings.secrets_url),
+    )
+
+
 def make_worker(
     settings: Settings,
     pool: ArqRedis,
@@ -58,20 +75,8 @@ def make_worker(
     health: metrics.WorkerHealth | None = None,
 ) -> Worker:
     async def startup(ctx: dict[str, Any]) -> None:
-        docker = docker_executor.connect()
-        store = BuildStore(pool, settings.key_prefix)
-        github = github_clients(settings)
-        app = WorkerContext(
-            settings=settings,
-            store=store,
-            feedback=make_feedback(pool, store, settings, github),
-            github=github,
-            templates=load_templates(settings.templates_dir),
-            docker=docker,
-            name=f"{socket.gethostname()}:{os.getpid()}",
-            shipper=Shipper(docker, shipping_config(settings)),
-            secrets=open_secret_store(settings.secrets_url),
-        )
+        name = f"{socket.gethostname()}:{os.getpid()}"
+        app = worker_context(settings, pool, docker_executor.connect(), name)
         ctx["tingle"] = app
         metrics.set_worker_capacity(app.name, settings.worker_concurrency)
         if health is not None:
@@ -79,9 +84,9 @@ def make_worker(
             ctx["health"] = asyncio.create_task(metrics.heartbeat(health))
         if not burst:
             ctx["janitor"] = asyncio.create_task(Janitor(app, pool).run_forever())
-        if github is not None:  # publish the feedback of the builds the web app tells about
+        if app.github is not None:  # publish the feedback of the builds the web app tells about
             notices = BuildNotices(pool, settings.key_prefix)
-            ctx["notices"] = asyncio.create_task(notices.follow(store, app.feedback))
+            ctx["notices"] = asyncio.create_task(notices.follow(app.store, app.feedback))
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if health is not None:
