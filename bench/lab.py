@@ -30,6 +30,7 @@ from tests.fakes.github import FakeGitHub
 from tests.support.gitrepo import GitRepo
 from tests.support.payloads import push_payload
 from tests.support.processes import settings_env
+from tests.support.processes import stop as stop_process
 from tests.support.servers import RedisServer, free_port
 from tingle.config import Settings
 from tingle.forge.signature import sign
@@ -207,23 +208,23 @@ class Lab:
         self, settings: Settings, extra_env: Mapping[str, str] | None = None
     ) -> Iterator[Process]:
         """`tingle serve` (one uvicorn process) on a free port; yields it once /healthz answers."""
-        port = free_port()
         env = {**settings_env(settings), **(extra_env or {})}
         argv = [sys.executable, "-m", "tingle.cli", "serve", "--host", "127.0.0.1"]
-        process = self._spawn("web", [*argv, "--port", str(port)], env)
-        process.url = f"http://127.0.0.1:{port}"
-        try:
-            wait_http(f"{process.url}/healthz", process)
+        with self._served("web", argv, env) as process:
             yield process
-        finally:
-            stop(process)
 
     @contextlib.contextmanager
     def app(self, module: str, extra_env: Mapping[str, str] | None = None) -> Iterator[Process]:
         """`python -m <module> --port P`, an ASGI app of the bench's own (e.g. the bare ceiling)."""
-        port = free_port()
         env = {**os.environ, **(extra_env or {})}
-        process = self._spawn(module, [sys.executable, "-m", module, "--port", str(port)], env)
+        with self._served(module, [sys.executable, "-m", module], env) as process:
+            yield process
+
+    @contextlib.contextmanager
+    def _served(self, name: str, argv: list[str], env: Mapping[str, str]) -> Iterator[Process]:
+        """`argv --port P` on a free port P; yields it once /healthz answers, stops it after."""
+        port = free_port()
+        process = self._spawn(name, [*argv, "--port", str(port)], env)
         process.url = f"http://127.0.0.1:{port}"
         try:
             wait_http(f"{process.url}/healthz", process)
@@ -323,14 +324,7 @@ def tail(path: Path, lines: int = 20) -> str:
 
 
 def stop(process: Process, timeout: float = 30) -> None:
-    popen = process.popen
-    if popen.poll() is None:
-        popen.send_signal(signal.SIGTERM)
-        try:
-            popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            popen.kill()
-            popen.wait()
+    stop_process(process.popen, timeout)
 
 
 def rss_mib(pid: int) -> dict[str, float]:

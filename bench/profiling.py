@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,16 +77,20 @@ _PLUMBING = (
 )  # fmt: skip
 
 
+def _samples(raw: Path) -> Iterator[tuple[str, int]]:
+    """(stack, sample count) for each line of py-spy's raw (collapsed) output."""
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if stack and count_text.isdigit():
+            yield stack, int(count_text)
+
+
 def summarise(raw: Path, top: int = 15) -> dict[str, Any]:
     """Top functions by self and by inclusive samples, from py-spy's raw (collapsed) output."""
     self_counts: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     total = 0
-    for line in raw.read_text(errors="replace").splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
+    for stack, count in _samples(raw):
         frames = [_short(frame) for frame in stack.split(";") if frame]
         if not frames:
             continue
@@ -124,11 +129,7 @@ def attribute(raw: Path, paths: tuple[tuple[str, tuple[str, ...]], ...]) -> dict
     stack (a substring of py-spy's frames; `leaf:` matches the innermost frame only)."""
     counts: Counter[str] = Counter()
     total = 0
-    for line in raw.read_text(errors="replace").splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
+    for stack, count in _samples(raw):
         total += count
         leaf = stack.rsplit(";", 1)[-1]
         for name, markers in paths:
