@@ -8,12 +8,10 @@ from typing import Any
 import pytest
 import redis
 
-from tests.support.waiting import wait_for
+from tests.support.notices import follow_notices
 from tingle import notices
 from tingle.build import Build
 from tingle.config import Settings
-from tingle.feedback import make_feedback
-from tingle.forge.factory import github_clients
 from tingle.notices import BuildNotices
 from tingle.queue import connect
 from tingle.store import BuildStore
@@ -21,24 +19,6 @@ from tingle.store import BuildStore
 
 def a_build(build_id: str) -> Build:
     return Build(build_id, "octo/app", f"{build_id:0>40}", "refs/heads/main", "push", "")
-
-
-async def follow(settings: Settings, followers: int, until: Any) -> None:
-    """`followers` workers follow the notices until `until()` holds."""
-    pool = connect(settings.redis_url)
-    feedbacks = [make_feedback(pool, BuildStore(pool), settings, github_clients(settings))]
-    feedbacks *= followers
-    tasks = [
-        asyncio.create_task(BuildNotices(pool, "tingle").follow(BuildStore(pool), feedback))
-        for feedback in feedbacks
-    ]
-    try:
-        await asyncio.to_thread(wait_for, until, 20, "statuses posted")
-    finally:
-        for task in tasks:
-            task.cancel()
-        await feedbacks[0].publisher.drain()
-        await pool.aclose()
 
 
 def test_each_build_told_gets_its_status_once_from_one_of_two_workers(
@@ -59,7 +39,7 @@ def test_each_build_told_gets_its_status_once_from_one_of_two_workers(
     def posted() -> bool:
         return all(fake_github.statuses("octo/app", sha) for sha in shas)
 
-    asyncio.run(follow(settings, 2, posted))
+    follow_notices(settings, posted, followers=2)
     for sha in shas:
         assert [s["state"] for s in fake_github.statuses("octo/app", sha)] == ["pending"]
     assert redis.Redis.from_url(settings.redis_url).llen("tingle:feedback:changed") == 0

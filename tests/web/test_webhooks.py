@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import urllib.parse
 from typing import Any
@@ -11,14 +10,10 @@ import pytest
 import redis
 
 from tests.conftest import WEBHOOK_SECRET
+from tests.support.notices import follow_notices
 from tests.support.payloads import octokit, pull_request_payload, push_payload, send
 from tests.support.servers import RedisServer, serve_app
 from tingle.config import Settings
-from tingle.feedback import make_feedback
-from tingle.forge.factory import github_clients
-from tingle.notices import BuildNotices
-from tingle.queue import connect
-from tingle.store import BuildStore
 
 SHA = "a" * 40
 
@@ -62,23 +57,9 @@ def test_a_worker_posts_the_pending_status_the_web_app_tells_it_about(
     assert client.lrange("tingle:feedback:changed", 0, -1) == [build_id.encode()]
     assert client.zcard("tingle:feedback:due") == 0  # the web app works out no status itself
 
-    async def a_worker_follows_the_notices() -> None:
-        pool = connect(settings.redis_url)
-        feedback = make_feedback(pool, BuildStore(pool), settings, github_clients(settings))
-        follower = asyncio.create_task(
-            BuildNotices(pool, "tingle").follow(BuildStore(pool), feedback)
-        )
-        try:
-            await asyncio.to_thread(
-                fake_github.wait_for_status, "octo/app", SHA, "tingle", "pending", timeout=10
-            )
-        finally:
-            follower.cancel()
-            await feedback.publisher.drain()
-            await pool.aclose()
-
-    asyncio.run(a_worker_follows_the_notices())
+    follow_notices(settings, lambda: fake_github.statuses("octo/app", SHA))
     [status] = fake_github.statuses("octo/app", SHA)
+    assert (status["context"], status["state"]) == ("tingle", "pending")
     assert status["target_url"] == f"http://tingle.test/builds/{build_id}"
     assert status["description"] == f"Build #{build_id} queued"
     assert client.llen("tingle:feedback:changed") == 0
