@@ -8,6 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.deploy.test_datainfo import FULL
 from tests.fuzz.conftest import Tally
 from tests.fuzz.yamldocs import any_document, shallow
 from tingle.deploy import DataInfoError, parse_data_info
@@ -15,24 +16,6 @@ from tingle.deploy.workflow import WORKFLOW_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE = settings.get_profile("fuzz-compiler")
-FULL = """
-owner: data-team
-facts:
-  workflows:
-    - id: daily-report
-      schedule: daily
-      offset: PT2H
-      docker_args: [report, --date, "{}", 3]
-      service_account: reports@acme.iam.gserviceaccount.com
-      env: {MODE: full, RETRIES: 3}
-      resources: [bigquery]
-      running_timeout: PT1H
-      retry_condition: "#tries < 3"
-      docker_termination_logging: true
-    - id: hourly.sync_2
-      schedule: "0 * * * *"
-      running_timeout: 600
-"""
 EXAMPLES = [FULL, (ROOT / "tests" / "samples" / "data-pipeline" / "data-info.yaml").read_text()]
 GOOD = {
     "id": ["daily-report", "a.b_c-1", "-bad", "x" * 300],
