@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tingle.logs import configure_logging
+from tingle.logging_setup import configure_logging
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "")
 REDIS: Redis | None = Redis.from_url(REDIS_URL) if REDIS_URL else None

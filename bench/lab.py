@@ -32,8 +32,8 @@ from tests.support.payloads import push_payload
 from tests.support.processes import settings_env
 from tests.support.processes import stop as stop_process
 from tests.support.servers import RedisServer, free_port
-from tingle.config import Settings
 from tingle.forge.signature import sign
+from tingle.settings import Settings
 
 WEBHOOK_SECRET = "bench-webhook-secret"
 IMAGE = "tingle/busybox:latest"  # the tests' image: 2 MB, so container start is Tingle's cost

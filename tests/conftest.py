@@ -13,10 +13,10 @@ import pytest
 
 from tests.support.gitrepo import GitRepo
 from tests.support.servers import RedisServer, serve_app
-from tingle.config import Settings
+from tingle.settings import Settings
 
 if TYPE_CHECKING:
-    from tingle.buildjob import WorkerContext
+    from tingle.worker.build_job import WorkerContext
 
 pytest_plugins = ["tests.fakes.fixtures"]
 collect_ignore = ["samples"]  # sample repositories with test suites of their own, run by builds
@@ -90,7 +90,7 @@ def web(settings: Settings) -> Iterator[str]:
 @pytest.fixture
 def run_worker(settings: Settings) -> Any:
     """run_worker() drains the queue with an in-process burst worker (`tingle worker --burst`)."""
-    from tingle.worker import run_worker as run
+    from tingle.worker.arq_worker import run_worker as run
 
     def drain(**overrides: Any) -> None:
         asyncio.run(run(dataclasses.replace(settings, **overrides), burst=True))
@@ -102,7 +102,7 @@ def run_worker(settings: Settings) -> Any:
 async def worker_context(settings: Settings, docker_client: Any) -> AsyncIterator[WorkerContext]:
     """What a worker's start-up makes, with the tests' Redis, Docker engine and GitHub fake."""
     from tingle.queue import connect
-    from tingle.worker import worker_context as make_context
+    from tingle.worker.arq_worker import worker_context as make_context
 
     pool = connect(settings.redis_url)
     context = make_context(settings, pool, docker_client, "test-worker:1")

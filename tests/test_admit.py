@@ -10,8 +10,8 @@ import redis
 from arq.constants import job_key_prefix
 from arq.jobs import deserialize_job
 
-from tingle.admit import Admission, Admitter
 from tingle.build import Build, BuildState
+from tingle.builds.admission import Admission, Admitter
 from tingle.queue import connect
 from tingle.store import BuildStore
 

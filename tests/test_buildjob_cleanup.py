@@ -19,13 +19,13 @@ import pytest
 from structlog.testing import CapturingLogger
 
 from tests.e2e.test_push_to_status import build_info, step
-from tingle import teardown
 from tingle.build import Build, BuildState
-from tingle.buildjob import WorkerContext, run_build
-from tingle.config import Settings
+from tingle.engine import cleanups
+from tingle.engine.cleanups import TRASH
 from tingle.executor import docker as docker_executor
+from tingle.settings import Settings
 from tingle.store import CancelRequest
-from tingle.teardown import TRASH
+from tingle.worker.build_job import WorkerContext, run_build
 
 BUILD_IDS = itertools.count(int(time.time()) % 1_000_000 * 1000)
 
@@ -51,7 +51,7 @@ async def app(
 def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
     """Holds every container removal and every workspace deletion until set: a slow clean-up."""
     release = threading.Event()
-    remove_container, remove_tree = docker_executor._remove, teardown._remove_tree
+    remove_container, remove_tree = docker_executor._remove, cleanups._remove_tree
 
     def slow_remove_container(container: Any) -> None:
         release.wait(60)
@@ -62,7 +62,7 @@ def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
         await remove_tree(path)
 
     monkeypatch.setattr(docker_executor, "_remove", slow_remove_container)
-    monkeypatch.setattr(teardown, "_remove_tree", slow_remove_tree)
+    monkeypatch.setattr(cleanups, "_remove_tree", slow_remove_tree)
     yield release
     release.set()
 
@@ -162,9 +162,9 @@ async def test_clean_up_failures_are_logged_and_fail_nothing(
         raise OSError("disk says no")
 
     logged = CapturingLogger()
-    monkeypatch.setattr(teardown, "log", logged)
+    monkeypatch.setattr(cleanups, "log", logged)
     monkeypatch.setattr(docker_executor, "_remove", refuse)
-    monkeypatch.setattr(teardown, "_remove_tree", fail)
+    monkeypatch.setattr(cleanups, "_remove_tree", fail)
     build = await queued(app, make_repo, step("work", "true"))
 
     assert await run_build({"tingle": app}, build.id) == "success"

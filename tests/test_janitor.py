@@ -7,10 +7,10 @@ from typing import Any
 
 from tests.conftest import TEST_IMAGE
 from tingle.build import Build, BuildState
-from tingle.buildjob import WorkerContext
 from tingle.executor.docker import BUILD_LABEL, INSTANCE_LABEL
-from tingle.janitor import Janitor
 from tingle.store import BuildStore
+from tingle.worker.build_job import WorkerContext
+from tingle.worker.janitor import Janitor
 
 
 def container(docker_client: Any, build_id: str, instance: str) -> Any:

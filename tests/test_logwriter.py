@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tingle.logwriter import StepLogWriter
+from tingle.engine.log_writer import StepLogWriter
 
 
 class SlowSink:

@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tingle import metrics
 from tingle.forge.github import GitHubError
 from tingle.queue import connect, enqueue_build
+from tingle.worker import health as worker_health
 
 
 def value(name: str, **labels: str) -> float:
@@ -182,7 +183,7 @@ def test_openmetrics_when_the_scraper_asks_for_it() -> None:
 
 def test_readiness_follows_start_beats_and_stop() -> None:
     now = [100.0]
-    health = metrics.WorkerHealth(stale_after=30, clock=lambda: now[0])
+    health = worker_health.WorkerHealth(stale_after=30, clock=lambda: now[0])
     assert health.readiness() == (False, "starting")
     health.mark_ready()
     assert health.readiness() == (True, "ready")
@@ -198,18 +199,18 @@ def test_readiness_follows_start_beats_and_stop() -> None:
 async def test_heartbeat_beats_while_the_loop_runs() -> None:
     import asyncio
 
-    health = metrics.WorkerHealth(stale_after=1)
+    health = worker_health.WorkerHealth(stale_after=1)
     health.mark_ready()
-    task = asyncio.create_task(metrics.heartbeat(health, interval=0.01))
+    task = asyncio.create_task(worker_health.heartbeat(health, interval=0.01))
     await asyncio.sleep(0.05)
     task.cancel()
     assert health.readiness() == (True, "ready")
 
 
 @pytest.fixture
-def worker_server() -> Iterator[tuple[str, metrics.WorkerHealth]]:
-    health = metrics.WorkerHealth()
-    server = metrics.start_worker_server(0, health, host="127.0.0.1")
+def worker_server() -> Iterator[tuple[str, worker_health.WorkerHealth]]:
+    health = worker_health.WorkerHealth()
+    server = worker_health.start_worker_server(0, health, host="127.0.0.1")
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", health
     finally:
@@ -218,7 +219,7 @@ def worker_server() -> Iterator[tuple[str, metrics.WorkerHealth]]:
 
 
 def test_worker_server_answers_metrics_health_and_readiness(
-    worker_server: tuple[str, metrics.WorkerHealth],
+    worker_server: tuple[str, worker_health.WorkerHealth],
 ) -> None:
     url, health = worker_server
     metrics.set_worker_capacity("host:2", 1)

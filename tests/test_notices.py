@@ -9,11 +9,11 @@ import pytest
 import redis
 
 from tests.support.notices import follow_notices
-from tingle import notices
 from tingle.build import Build
-from tingle.config import Settings
-from tingle.notices import BuildNotices
+from tingle.builds import notices
+from tingle.builds.notices import BuildNotices
 from tingle.queue import connect
+from tingle.settings import Settings
 from tingle.store import BuildStore
 
 

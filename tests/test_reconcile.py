@@ -23,8 +23,8 @@ from tests.support.payloads import pull_request_payload, push_payload, send
 from tests.support.servers import free_port
 from tingle.cli import main
 from tingle.cli.reconcile_command import run
-from tingle.config import Settings
-from tingle.reconcile import Delivery, Hook, HookDeliveries, Reconciler, Report
+from tingle.forge.reconcile import Delivery, Hook, HookDeliveries, Reconciler, Report
+from tingle.settings import Settings
 from tingle.store import BuildStore
 
 REPO = "octo/app"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from structlog.testing import CapturingLogger
 
-from tingle import teardown
-from tingle.teardown import TRASH, Cleanups
+from tingle.engine import cleanups
+from tingle.engine.cleanups import TRASH, Cleanups
 
 
 def names(folder: Path) -> list[str]:
@@ -20,7 +20,7 @@ def names(folder: Path) -> list[str]:
 @pytest.fixture
 def logged(monkeypatch: pytest.MonkeyPatch) -> CapturingLogger:
     capture = CapturingLogger()
-    monkeypatch.setattr(teardown, "log", capture)
+    monkeypatch.setattr(cleanups, "log", capture)
     return capture
 
 

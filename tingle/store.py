@@ -5,7 +5,7 @@ Keys (all under the configured prefix, `tingle` by default):
 - `builds`                sorted set of all build ids by creation time
 - `repo:{repo}:builds`    the same, per repository; `repos` holds repositories by last build time
 - `delivery:{delivery}`   the build id made for a GitHub delivery (kept 7 days: GitHub lets a
-                          delivery be redelivered for about 3); set by tingle.admit
+                          delivery be redelivered for about 3); set by tingle.builds.admission
 - `log:{id}:{step}`       a Redis stream per step; each entry holds consecutive lines
 - `cancel:{id}`           set when someone asked to cancel a build, with the reason
 - `lane:{repo}:{lane}`    recent builds of one branch or pull request, which newer ones supersede

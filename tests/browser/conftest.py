@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.web.records import Records
-from tingle.config import Settings
+from tingle.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

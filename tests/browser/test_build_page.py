@@ -15,7 +15,7 @@ from arq.constants import abort_jobs_ss
 from tests.browser.conftest import ADMIN_TOKEN, Watched, screenshot
 from tests.web.records import Records, make_build
 from tingle.build import BuildState, StepState
-from tingle.config import Settings
+from tingle.settings import Settings
 
 XSS_LINES = [
     "<script>alert(1)</script>",

@@ -24,7 +24,7 @@ from tests.conftest import TEST_IMAGE, WEBHOOK_SECRET
 from tests.support.payloads import push_payload, send
 from tests.support.processes import start_worker, stop
 from tests.support.servers import RedisServer, serve_app
-from tingle.config import Settings
+from tingle.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("docker_client")
 

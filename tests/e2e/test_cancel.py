@@ -18,12 +18,12 @@ from tests.e2e.test_workers import wait_terminal
 from tests.support.payloads import pull_request_payload, push_payload, send
 from tests.support.processes import start_worker, stop
 from tests.support.waiting import wait_for
-from tingle import control
-from tingle.admit import Admitter
-from tingle.config import Settings
+from tingle.builds import control
+from tingle.builds.admission import Admitter
+from tingle.builds.notices import BuildNotices
 from tingle.executor.docker import BUILD_LABEL, INSTANCE_LABEL
-from tingle.notices import BuildNotices
 from tingle.queue import connect
+from tingle.settings import Settings
 from tingle.store import BuildStore
 
 pytestmark = pytest.mark.usefixtures("docker_client")
@@ -39,7 +39,7 @@ class Services:
 
 
 def call(settings: Settings, action: Any, *args: Any) -> Any:
-    """Run a tingle.control action the way the web app does, with its own connections."""
+    """Run a tingle.builds.control action the way the web app does, with its own connections."""
 
     async def run() -> Any:
         pool = connect(settings.redis_url)

@@ -18,7 +18,7 @@ from tests.fakes.fixtures import STYX_TOKEN
 from tests.fakes.styx import FakeStyx
 from tests.support.payloads import pull_request_payload, push_payload, send
 from tests.support.registry import Registry
-from tingle.config import Settings
+from tingle.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("docker_client")
 

@@ -14,10 +14,10 @@ from tests.conftest import WEBHOOK_SECRET
 from tests.e2e.test_push_to_status import build_info, record, step
 from tests.support.payloads import push_payload, send
 from tingle.build import Build, BuildState
-from tingle.config import Settings
-from tingle.feedback import make_feedback
 from tingle.forge.factory import github_clients
+from tingle.forge.feedback import make_feedback
 from tingle.queue import connect
+from tingle.settings import Settings
 from tingle.store import BuildStore
 
 pytestmark = pytest.mark.usefixtures("docker_client")
@@ -108,7 +108,7 @@ def _build_through(settings: Settings, payload: dict[str, Any], during: Any = No
 
     from tests.support.servers import serve_app
     from tingle.web.app import create_app
-    from tingle.worker import run_worker
+    from tingle.worker.arq_worker import run_worker
 
     with serve_app(create_app(settings)) as url:
         build_id: str = send(url, "push", payload, secret=WEBHOOK_SECRET).json()["build_id"]

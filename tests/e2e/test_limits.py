@@ -10,8 +10,8 @@ import pytest
 from tests.conftest import WEBHOOK_SECRET
 from tests.e2e.test_push_to_status import build_info, log_of, record, step
 from tests.support.payloads import push_payload, send
-from tingle.config import Settings
 from tingle.executor.docker import BUILD_LABEL, INSTANCE_LABEL
+from tingle.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("docker_client")
 

@@ -11,7 +11,7 @@ import redis
 
 from tests.conftest import TEST_IMAGE, WEBHOOK_SECRET
 from tests.support.payloads import pull_request_payload, push_payload, send
-from tingle.config import Settings
+from tingle.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("docker_client")
 

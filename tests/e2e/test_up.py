@@ -15,7 +15,7 @@ from tests.e2e.test_push_to_status import build_info, step
 from tests.support.payloads import push_payload, send
 from tests.support.processes import settings_env, stop
 from tests.support.servers import free_port
-from tingle.config import Settings
+from tingle.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("docker_client")
 

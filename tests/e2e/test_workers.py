@@ -15,7 +15,7 @@ from tests.conftest import WEBHOOK_SECRET
 from tests.e2e.test_push_to_status import build_info, log_of, step
 from tests.support.payloads import push_payload, send
 from tests.support.processes import start_worker, stop
-from tingle.config import Settings
+from tingle.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("docker_client")
 

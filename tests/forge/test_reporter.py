@@ -8,12 +8,12 @@ import dataclasses
 import time
 from typing import Any
 
-from tingle.config import Settings
 from tingle.forge.factory import github_clients
 from tingle.forge.reporter import FeedbackPublisher, Target
 from tingle.forge.statuses import CommitStatus
 from tingle.forge.writebudget import write_budget
 from tingle.queue import connect
+from tingle.settings import Settings
 
 SHA = "c" * 40
 TARGET = Target(build_id="7", repo="octo/app", sha=SHA)

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from tingle.config import Settings
 from tingle.forge.writebudget import WriteBudget, identity_for, write_budget
+from tingle.settings import Settings
 
 RATE = 20.0  # writes a second: a refill every 50 ms keeps these tests fast
 BURST = 2

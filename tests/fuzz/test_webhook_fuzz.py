@@ -14,7 +14,7 @@ from hypothesis import given, settings
 
 from tests.fuzz.conftest import Tally
 from tests.fuzz.webhook_cases import Case, cases
-from tingle.config import Settings
+from tingle.settings import Settings
 
 PROFILE = settings.get_profile("fuzz-webhook")
 

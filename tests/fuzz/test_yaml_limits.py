@@ -14,10 +14,10 @@ import redis
 
 from tests.conftest import WEBHOOK_SECRET
 from tests.support.payloads import send
-from tingle.config import Settings
 from tingle.deploy import DataInfoError, parse_data_info
 from tingle.pipeline import PipelineError, Problem, compile_plan, lint, load_templates
 from tingle.plan import BuildFacts, EventKind
+from tingle.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = load_templates(ROOT / "templates", agents_dir=ROOT / "agents")

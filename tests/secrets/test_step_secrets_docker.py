@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import TEST_IMAGE
-from tingle.logwriter import StepLogWriter
+from tingle.engine.log_writer import StepLogWriter
 from tingle.secrets import DirectorySecretStore, Masker, prepare_step_secrets, remove_build_secrets
 
 PEM = (

@@ -6,12 +6,12 @@ import asyncio
 from collections.abc import Callable
 
 from tests.support.waiting import wait_for
-from tingle.config import Settings
-from tingle.feedback import make_feedback
 from tingle.forge.factory import github_clients
-from tingle.notices import BuildNotices
+from tingle.forge.feedback import make_feedback
 from tingle.queue import connect
+from tingle.settings import Settings
 from tingle.store import BuildStore
+from tingle.worker.notice_follower import follow_notices as follow
 
 
 def follow_notices(settings: Settings, until: Callable[[], object], followers: int = 1) -> None:
@@ -23,8 +23,7 @@ def follow_notices(settings: Settings, until: Callable[[], object], followers: i
         store = BuildStore(pool)
         clients = github_clients(settings)
         feedbacks = [make_feedback(pool, store, settings, clients) for _ in range(followers)]
-        notices = BuildNotices(pool, settings.key_prefix)
-        tasks = [asyncio.create_task(notices.follow(store, f)) for f in feedbacks]
+        tasks = [asyncio.create_task(follow(pool, store, f)) for f in feedbacks]
         try:
             await asyncio.to_thread(wait_for, until, 20, "statuses posted")
         finally:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tingle.config import Settings
+from tingle.settings import Settings
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from tests.web.records import Records
-from tingle.config import Settings
+from tingle.settings import Settings
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 

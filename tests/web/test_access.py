@@ -1,5 +1,5 @@
 """Who may read and act: the admin token (bearer or signed-in cookie), protected reading, cancel
-and restart through tingle.control, cross-site refusal, and no secret on any page."""
+and restart through tingle.builds.control, cross-site refusal, and no secret on any page."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import redis
 from tests.conftest import WEBHOOK_SECRET
 from tests.web.records import Records, make_build
 from tingle.build import BuildState, StepState
-from tingle.config import Settings
+from tingle.settings import Settings
 from tingle.web.auth import SESSION_COOKIE, session_value
 
 

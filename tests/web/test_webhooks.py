@@ -13,7 +13,7 @@ from tests.conftest import WEBHOOK_SECRET
 from tests.support.notices import follow_notices
 from tests.support.payloads import octokit, pull_request_payload, push_payload, send
 from tests.support.servers import RedisServer, serve_app
-from tingle.config import Settings
+from tingle.settings import Settings
 
 SHA = "a" * 40
 

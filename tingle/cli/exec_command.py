@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from tingle.build import Build, BuildState
-from tingle.config import Settings
 from tingle.plan import EventKind
+from tingle.settings import Settings
 
 EXIT_CODES = {
     BuildState.SUCCESS: 0,
@@ -96,12 +96,12 @@ class ConsoleEvents:
 
 
 def _exec(args: argparse.Namespace) -> int:
+    from tingle.engine.delivery import Shipper
+    from tingle.engine.runner import BuildRunner, RunnerConfig
     from tingle.executor.docker import DockerExecutor, connect
-    from tingle.logs import configure_logging
+    from tingle.logging_setup import configure_logging
     from tingle.pipeline import load_templates
-    from tingle.runner import BuildRunner, RunnerConfig
-    from tingle.shipping import Shipper
-    from tingle.worker import shipping_config
+    from tingle.worker.arq_worker import shipping_config
 
     settings = Settings.from_env()
     configure_logging("console")

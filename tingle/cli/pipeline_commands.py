@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tingle.config import Settings
 from tingle.pipeline import PipelineError, TemplateSet, compile_plan, lint, load_templates
 from tingle.pipeline.planjson import plan_to_json
 from tingle.pipeline.schema import schema_json
 from tingle.plan import BuildFacts, EventKind
+from tingle.settings import Settings
 
 BUILD_INFO = "build-info.yaml"
 EXIT_PROBLEMS = 1

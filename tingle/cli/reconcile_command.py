@@ -1,5 +1,5 @@
 """`tingle reconcile`: redeliver the webhook deliveries that never reached Tingle (see
-tingle.reconcile). Run it from cron every few minutes, or by hand after an outage:
+tingle.forge.reconcile). Run it from cron every few minutes, or by hand after an outage:
 
     tingle reconcile --repo acme/widgets --hook-id 123456 [--since HOURS] [--dry-run]
     tingle reconcile --app [--since HOURS] [--dry-run]
@@ -23,10 +23,9 @@ import httpx
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from tingle.config import Settings
 from tingle.forge.auth import GitHubApp
 from tingle.forge.github import GitHubError
-from tingle.reconcile import (
+from tingle.forge.reconcile import (
     APP_HOOK,
     Authorization,
     Delivery,
@@ -35,6 +34,7 @@ from tingle.reconcile import (
     Reconciler,
     Report,
 )
+from tingle.settings import Settings
 from tingle.store import BuildStore
 
 _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")

@@ -15,8 +15,8 @@ import structlog
 import uvicorn
 
 from tingle.cli.localredis import local_redis
-from tingle.config import Settings
-from tingle.logs import configure_logging
+from tingle.logging_setup import configure_logging
+from tingle.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -55,14 +55,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from tingle import metrics
-    from tingle.worker import run_worker
+    from tingle.worker import health as worker_health
+    from tingle.worker.arq_worker import run_worker
 
     settings = Settings.from_env()
     configure_logging(settings.log_format)
-    health = metrics.WorkerHealth()
+    health = worker_health.WorkerHealth()
     if settings.metrics_port:  # here, not at worker start-up, which reruns after losing Redis
-        metrics.start_worker_server(settings.metrics_port, health)
+        worker_health.start_worker_server(settings.metrics_port, health)
     asyncio.run(run_worker(settings, burst=args.burst, health=health))
     return 0
 
@@ -92,7 +92,7 @@ def _up(args: argparse.Namespace) -> int:
 
 async def _web_and_worker(settings: Settings, host: str, port: int) -> None:
     from tingle.web.app import create_app
-    from tingle.worker import run_worker
+    from tingle.worker.arq_worker import run_worker
 
     server = uvicorn.Server(
         uvicorn.Config(

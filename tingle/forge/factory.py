@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tingle.config import Settings
 from tingle.forge.auth import GitHubApp, GitHubClients
 from tingle.forge.github import Credentials, GitHubClient, PyGithubClient
+from tingle.settings import Settings
 
 
 def github_clients(settings: Settings) -> GitHubClients | None:

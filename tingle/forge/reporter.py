@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 
 from tingle import metrics
 from tingle.forge.auth import GitHubClients
+from tingle.forge.feedback_keys import feedback_due_key
 from tingle.forge.github import GitHubError
 from tingle.forge.statuses import CommitStatus
 from tingle.forge.writebudget import WriteBudget, identity_for
@@ -245,11 +246,6 @@ class FeedbackPublisher:
 
     def _posted(self, key: str) -> str:
         return f"{key}:posted"
-
-
-def feedback_due_key(prefix: str) -> str:
-    """The sorted set of keys whose desired value GitHub does not show yet, by due time."""
-    return f"{prefix}:feedback:due"
 
 
 def _or_empty(version: int | None) -> str | int:

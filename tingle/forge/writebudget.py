@@ -29,7 +29,7 @@ from typing import Final
 
 from redis.asyncio import Redis
 
-from tingle.config import Settings
+from tingle.settings import Settings
 
 TAKE: Final = """
 local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])

@@ -1,6 +1,6 @@
 """Cancel, restart and approve, for signed-in people (the build page's buttons) and for API clients.
 
-The work is `tingle.control`'s: cancelling asks the worker that runs the build to stop it (a
+The work is `tingle.builds.control`'s: cancelling asks the worker that runs the build to stop it (a
 queued build ends at once); restarting queues the same commit as a new build. `control` is
 imported when a button is pressed, not when the web app starts.
 """
@@ -42,7 +42,7 @@ async def _cancel(request: Request, *, api: bool) -> Response:
     build = await _target(request, api=api)
     if isinstance(build, Response):
         return build
-    from tingle.control import cancel_build
+    from tingle.builds.control import cancel_build
 
     cancelled = await cancel_build(app_state(request), build.id)
     if api:
@@ -55,7 +55,7 @@ async def _restart(request: Request, *, api: bool) -> Response:
     build = await _target(request, api=api)
     if isinstance(build, Response):
         return build
-    from tingle.control import restart_build
+    from tingle.builds.control import restart_build
 
     new_id = await restart_build(app_state(request), build.id)
     url = app_state(request).settings.build_url(new_id)
@@ -68,7 +68,7 @@ async def _approve(request: Request, *, api: bool) -> Response:
     build = await _target(request, api=api)
     if isinstance(build, Response):
         return build
-    from tingle.control import approve_build
+    from tingle.builds.control import approve_build
 
     approved = await approve_build(app_state(request), build.id, "an admin")
     if api:

@@ -12,12 +12,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from tingle import metrics
-from tingle.admit import Admitter
-from tingle.config import Settings
-from tingle.forge.reporter import feedback_due_key
-from tingle.notices import BuildNotices
+from tingle.builds.admission import Admitter
+from tingle.builds.notices import BuildNotices
+from tingle.forge.feedback_keys import feedback_due_key
 from tingle.pipeline.schema import schema_json
 from tingle.queue import connect
+from tingle.settings import Settings
 from tingle.store import BuildStore
 from tingle.web import actions, api, badge, buildpage, logapi, pages, signin, sse
 from tingle.web.layout import STATIC_DIR

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from tingle.config import Settings
+from tingle.settings import Settings
 
 SESSION_COOKIE = "tingle_session"
 SESSION_SECONDS = 12 * 3600

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from arq.connections import ArqRedis
 
-from tingle.admit import Admitter
-from tingle.config import Settings
-from tingle.notices import BuildNotices
+from tingle.builds.admission import Admitter
+from tingle.builds.notices import BuildNotices
+from tingle.settings import Settings
 from tingle.store import BuildStore
 
 

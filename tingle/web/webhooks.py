@@ -2,8 +2,8 @@
 
 No GitHub call, no git and no YAML happen here: GitHub waits only 10 s for an answer, and a
 receiver that does real work in the request drops deliveries when it is slow. A new build costs
-one Redis round trip (tingle.admit: claim, save, queue, lane, and a notice that makes a worker
-post the `pending` status). Cancelling the builds it supersedes happens after the answer.
+one Redis round trip (tingle.builds.admission: claim, save, queue, lane, and a notice that makes a
+worker post the `pending` status). Cancelling the builds it supersedes happens after the answer.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse
 
 from tingle import metrics
 from tingle.build import Build, BuildState
-from tingle.control import close_lane, queue_build, supersede
+from tingle.builds.control import close_lane, queue_build, supersede
 from tingle.forge.events import (
     BuildTrigger,
     Ignored,

@@ -6,12 +6,12 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from tingle.build import Build, BuildState, StepState
-from tingle.config import Settings
 from tingle.forge.auth import GitHubClients
 from tingle.forge.comment import LOG_TAIL_LINES, CommentView, StepView, render_comment
 from tingle.forge.reporter import FeedbackPublisher, Target
 from tingle.forge.statuses import CommitStatus, commit_statuses
 from tingle.forge.writebudget import write_budget
+from tingle.settings import Settings
 from tingle.store import BuildStore
 
 # The comment follows a build's start and end, not each step: a PR thread's readers get news,

@@ -16,17 +16,17 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tingle import metrics
 from tingle.build import Build, BuildState
-from tingle.config import Settings
+from tingle.engine.cleanups import Cleanups
+from tingle.engine.delivery import Shipper
+from tingle.engine.runner import BuildRunner, RunnerConfig, finish, git_fetch
 from tingle.executor import docker as docker_executor
-from tingle.feedback import Feedback
 from tingle.forge.auth import GitHubClients
+from tingle.forge.feedback import Feedback
 from tingle.pipeline import TemplateSet
 from tingle.queue import build_id_of
-from tingle.runner import BuildRunner, RunnerConfig, finish, git_fetch
 from tingle.secrets import SecretStore
-from tingle.shipping import Shipper
+from tingle.settings import Settings
 from tingle.store import BuildStore
-from tingle.teardown import Cleanups
 
 log = structlog.get_logger(__name__)
 

@@ -15,19 +15,20 @@ from arq.worker import Worker, func
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tingle import metrics
-from tingle.buildjob import MAX_ATTEMPTS, WorkerContext, run_build
-from tingle.config import Settings
+from tingle.engine.delivery import Shipper, ShippingConfig
 from tingle.executor import docker as docker_executor
 from tingle.executor.images import RegistryAuth
-from tingle.feedback import make_feedback
 from tingle.forge.factory import github_clients
-from tingle.janitor import Janitor
-from tingle.notices import BuildNotices
+from tingle.forge.feedback import make_feedback
 from tingle.pipeline import load_templates
 from tingle.queue import RUN_BUILD, connect, redis_settings
 from tingle.secrets import open_secret_store
-from tingle.shipping import Shipper, ShippingConfig
+from tingle.settings import Settings
 from tingle.store import BuildStore
+from tingle.worker import health as worker_health
+from tingle.worker.build_job import MAX_ATTEMPTS, WorkerContext, run_build
+from tingle.worker.janitor import Janitor
+from tingle.worker.notice_follower import follow_notices
 
 log = structlog.get_logger(__name__)
 
@@ -72,7 +73,7 @@ def make_worker(
     pool: ArqRedis,
     *,
     burst: bool = False,
-    health: metrics.WorkerHealth | None = None,
+    health: worker_health.WorkerHealth | None = None,
 ) -> Worker:
     async def startup(ctx: dict[str, Any]) -> None:
         name = f"{socket.gethostname()}:{os.getpid()}"
@@ -81,12 +82,11 @@ def make_worker(
         metrics.set_worker_capacity(app.name, settings.worker_concurrency)
         if health is not None:
             health.mark_ready()
-            ctx["health"] = asyncio.create_task(metrics.heartbeat(health))
+            ctx["health"] = asyncio.create_task(worker_health.heartbeat(health))
         if not burst:
             ctx["janitor"] = asyncio.create_task(Janitor(app, pool).run_forever())
         if app.github is not None:  # publish the feedback of the builds the web app tells about
-            notices = BuildNotices(pool, settings.key_prefix)
-            ctx["notices"] = asyncio.create_task(notices.follow(app.store, app.feedback))
+            ctx["notices"] = asyncio.create_task(follow_notices(pool, app.store, app.feedback))
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if health is not None:
@@ -121,7 +121,7 @@ def make_worker(
 
 
 async def run_worker(
-    settings: Settings, *, burst: bool = False, health: metrics.WorkerHealth | None = None
+    settings: Settings, *, burst: bool = False, health: worker_health.WorkerHealth | None = None
 ) -> None:
     """Run a worker until stopped. Losing Redis stops arq's loop; this starts a new one once Redis
     answers again, so a Redis restart needs no one to restart the workers."""

@@ -7,8 +7,9 @@ import asyncio
 from pathlib import Path
 
 from tingle.build import Build
+from tingle.engine.delivery import Shipper, StepContext
+from tingle.engine.log_writer import LogSink, StepLogWriter
 from tingle.executor.base import Executor, InfrastructureError, OutputHandler, StepResult
-from tingle.logwriter import LogSink, StepLogWriter
 from tingle.plan import RunStep, Step
 from tingle.secrets import (
     Masker,
@@ -20,7 +21,6 @@ from tingle.secrets import (
     remove_build_secrets,
     remove_step_secrets,
 )
-from tingle.shipping import Shipper, StepContext
 
 
 class StepFailed(Exception):

@@ -25,11 +25,11 @@ from arq.constants import (
 from redis.exceptions import RedisError
 
 from tingle.build import BuildState
-from tingle.buildjob import MAX_ATTEMPTS, RecordingEvents, WorkerContext
+from tingle.engine.cleanups import TRASH
+from tingle.engine.runner import finish
 from tingle.executor import docker as docker_executor
 from tingle.queue import enqueue_build, job_id
-from tingle.runner import finish
-from tingle.teardown import TRASH
+from tingle.worker.build_job import MAX_ATTEMPTS, RecordingEvents, WorkerContext
 
 log = structlog.get_logger(__name__)
 

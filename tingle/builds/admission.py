@@ -3,8 +3,8 @@
 The script takes the delivery id (or, for a restart, no delivery), and when the delivery is new
 it makes the build id, saves the record, indexes it, puts its arq job on the queue (unless the
 build is held), adds it to its lane and tells the workers to publish its `pending` status
-(tingle.notices). A webhook thus costs the web app one Redis round trip, and a build can never
-exist without its job, nor a claimed delivery without its build.
+(tingle.builds.notices). A webhook thus costs the web app one Redis round trip, and a build can
+never exist without its job, nor a claimed delivery without its build.
 
 The record is written before its id exists: Python sends it without `id`, and the script puts
 `{"id": "<id>", ` in front. The arq job carries no arguments: `run_build` reads the build id
@@ -22,7 +22,7 @@ from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
 
 from tingle.build import Build, BuildState
-from tingle.notices import NOTICES_KEPT, notices_key
+from tingle.builds.notices import NOTICES_KEPT, notices_key
 from tingle.queue import JOB_ID_PREFIX, RUN_BUILD
 from tingle.store import DELIVERY_TTL_SECONDS, LANE_LENGTH, BuildStore, as_text
 

@@ -3,7 +3,7 @@
 A run lists the last days' deliveries of one hook (a repository's, or the GitHub App's), groups the
 attempts by guid (the `X-GitHub-Delivery` kept on redelivery), and asks GitHub to redeliver each
 event that no attempt delivered (no 2xx) and that Tingle has no record of (`delivery:{guid}`, see
-tingle.admit). At most once: `redelivered:{guid}` is set with NX before the POST, so
+tingle.builds.admission). At most once: `redelivered:{guid}` is set with NX before the POST, so
 two reconcilers never both send it, and an event that fails again is left to a person, not looped.
 """
 

@@ -11,12 +11,12 @@ import structlog
 from arq.connections import ArqRedis
 from arq.constants import abort_jobs_ss
 
-from tingle.admit import Admission, Admitter
 from tingle.build import Build, BuildState
-from tingle.config import Settings
+from tingle.builds.admission import Admission, Admitter
+from tingle.builds.notices import BuildNotices
 from tingle.forge.events import LaneClosed
-from tingle.notices import BuildNotices
 from tingle.queue import enqueue_build, job_id
+from tingle.settings import Settings
 from tingle.store import BuildStore, CancelRequest
 
 log = structlog.get_logger(__name__)

@@ -17,15 +17,15 @@ from typing import Any, Protocol
 import structlog
 
 from tingle.build import Build, BuildState, StepRecord, StepState
-from tingle.checkout import CheckoutError, checkout
+from tingle.engine.checkout import CheckoutError, checkout
+from tingle.engine.cleanups import Cleanups
+from tingle.engine.delivery import Shipper
+from tingle.engine.log_writer import LogSink
+from tingle.engine.step_runner import StepFailed, StepRunner, describe_failure
 from tingle.executor.base import Executor, InfrastructureError, StepResult
-from tingle.logwriter import LogSink
 from tingle.pipeline import PipelineError, TemplateSet, compile_plan
 from tingle.plan import BuildFacts, EventKind, Plan, RunStep, Step
 from tingle.secrets import SecretStore
-from tingle.shipping import Shipper
-from tingle.steprun import StepFailed, StepRunner, describe_failure
-from tingle.teardown import Cleanups
 
 log = structlog.get_logger(__name__)
 
