@@ -101,11 +101,15 @@ def run_worker(settings: Settings) -> Any:
 @pytest.fixture
 async def worker_context(settings: Settings, docker_client: Any) -> AsyncIterator[WorkerContext]:
     """What a worker's start-up makes, with the tests' Redis, Docker engine and GitHub fake."""
+    from tingle.engine.factory import engine_options
+    from tingle.executor.docker import DockerEngine
     from tingle.queue import connect
     from tingle.worker.arq_worker import worker_context as make_context
 
     pool = connect(settings.redis_url)
-    context = make_context(settings, pool, docker_client, "test-worker:1")
+    name = "test-worker:1"
+    engine = DockerEngine(docker_client, engine_options(settings, worker=name))
+    context = make_context(settings, pool, name, engine)
     yield context
     await context.cleanups.drain(30)
     await context.feedback.publisher.drain()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import docker.errors
+from docker import DockerClient
 import pytest
 from structlog.testing import CapturingLogger
 
@@ -82,12 +83,17 @@ async def queued(app: WorkerContext, make_repo: Any, *steps: str) -> Build:
     return build
 
 
+def docker_of(app: WorkerContext) -> DockerClient:
+    assert isinstance(app.engine, docker_executor.DockerEngine)
+    return app.engine.client
+
+
 def containers(app: WorkerContext, build_id: str) -> list[Any]:
     labels = [
         f"{docker_executor.BUILD_LABEL}={build_id}",
         f"{docker_executor.INSTANCE_LABEL}={app.settings.instance}",
     ]
-    found: list[Any] = app.docker.containers.list(all=True, sparse=True, filters={"label": labels})
+    found: list[Any] = docker_of(app).containers.list(all=True, sparse=True, filters={"label": labels})
     return found
 
 
@@ -174,7 +180,7 @@ async def test_clean_up_failures_are_logged_and_fail_nothing(
     failed = sorted(c.kwargs["what"] for c in logged.calls if c.method_name == "exception")
     assert failed == [f"containers of build {build.id}", f"workspace {build.id}"]
     monkeypatch.undo()  # what the janitor does with what was left
-    docker_executor.remove_build_containers(app.docker, build.id, app.settings.instance)
+    docker_executor.remove_build_containers(docker_of(app), build.id, app.settings.instance)
 
 
 @pytest.mark.parametrize("asked", [True, False], ids=["cancelled", "handed-back"])

@@ -1,11 +1,17 @@
-"""The record of one build, as stored in Redis and shown on the build page.
+"""The record of one build, as stored in Redis and shown on the build page, and its lifecycle.
 
 Unlike a Plan (what should run), a Build is what happened: it changes as the build runs and is
-written by exactly one worker at a time.
+written by exactly one worker at a time. Its state changes only through the methods below
+(`start`, `run`, `finish`, `cancel`, `hand_back`, `approve`, `restarted`), whoever calls them:
+the runner, the build job, the janitor, or a person through the web app.
+
+    held ──approve──► queued ──start, run──► running ──finish──► success | failure | error | skipped
+      └──────cancel──────┴─────────────cancel──────┘ └─hand_back─► queued (a worker stopped)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
@@ -117,3 +123,59 @@ class Build:
             if record.name == name:
                 return record
         raise KeyError(name)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self, worker: str) -> None:
+        """`worker` takes the build: one more attempt."""
+        self.worker, self.attempts = worker, self.attempts + 1
+
+    def run(self) -> None:
+        """The build starts running (again, after a hand-back)."""
+        self.state, self.started_at, self.reason = BuildState.RUNNING, time.time(), None
+
+    def finish(self, state: BuildState, reason: str | None) -> None:
+        """End in `state`: a step still running ends as the build does, pending ones skip."""
+        self.state, self.reason, self.finished_at = state, reason, time.time()
+        running_becomes = StepState.CANCELLED if state is BuildState.CANCELLED else StepState.ERROR
+        for record in self.steps:
+            if record.state is StepState.RUNNING:
+                record.state, record.finished_at = running_becomes, self.finished_at
+            elif record.state is StepState.PENDING:
+                record.state = StepState.SKIPPED
+
+    def cancel(self, reason: str, superseded_by: str | None = None) -> None:
+        """End cancelled (by a person, a closed lane, or a newer commit: `superseded_by`)."""
+        self.finish(BuildState.CANCELLED, reason)
+        self.superseded_by = superseded_by
+
+    def hand_back(self, reason: str | None) -> None:
+        """Back to the queue, to run again from the start on any worker (its worker stopped)."""
+        self.state, self.reason, self.steps, self.worker = BuildState.QUEUED, reason, [], None
+
+    def approve(self, who: str) -> bool:
+        """Let a held build (a fork's pull request) run. False when it is not held."""
+        if self.state is not BuildState.HELD:
+            return False
+        self.state, self.reason = BuildState.QUEUED, f"approved by {who}"
+        return True
+
+    def restarted(self) -> Build:
+        """A new build of the same commit (its id given on admission), with nothing of this one's
+        run: no attempts, steps, image or delivery."""
+        return dataclasses.replace(
+            self,
+            id="",
+            state=BuildState.QUEUED,
+            reason=None,
+            problems=[],
+            created_at=time.time(),
+            started_at=None,
+            finished_at=None,
+            worker=None,
+            attempts=0,
+            image=None,
+            steps=[],
+            delivery_id=None,
+            superseded_by=None,
+        )

@@ -10,7 +10,6 @@ import pytest
 from tests.deploy.conftest import TOKEN
 from tests.fakes.styx import FakeStyx
 from tingle.deploy import (
-    DeployError,
     Release,
     StaticToken,
     StyxClient,
@@ -19,6 +18,7 @@ from tingle.deploy import (
     parse_data_info,
 )
 from tingle.deploy.datainfo import DataInfo
+from tingle.errors import DeliveryError
 
 REPO = "acme/daily-reports"
 DIGEST = "sha256:" + "a" * 64
@@ -143,7 +143,7 @@ async def test_an_invalid_schedule_fails_with_styx_s_message(
     await deploy(client, INFO, RELEASE, log=Log())
     broken = DataInfo((Workflow(id="daily-report", schedule="every other day"),))
     log = Log()
-    with pytest.raises(DeployError) as caught:
+    with pytest.raises(DeliveryError) as caught:
         await deploy(client, broken, RELEASE, log=log)
     message = "Styx: 400 Invalid workflow configuration: [invalid schedule]"
     assert str(caught.value) == message
@@ -158,7 +158,7 @@ async def test_a_new_workflow_that_cannot_be_enabled_fails_the_deploy(
     styx: FakeStyx, client: StyxClient
 ) -> None:
     styx.fail_next(500, "Failed to update the state.", method="PATCH")
-    with pytest.raises(DeployError, match=r"^Styx: 500 Failed to update the state\.$") as caught:
+    with pytest.raises(match=r"^Styx: 500 Failed to update the state\.$") as caught:
         await deploy(client, INFO, RELEASE, log=Log())
     assert caught.value.infrastructure
 
@@ -167,11 +167,11 @@ async def test_a_wrong_token_and_an_unreachable_styx_are_infrastructure_errors(
     styx: FakeStyx,
 ) -> None:
     async with StyxClient(styx.base_url, StaticToken("wrong")) as wrong:
-        with pytest.raises(DeployError, match=r"^Styx: 401 Unauthorized: invalid token$") as one:
+        with pytest.raises(match=r"^Styx: 401 Unauthorized: invalid token$") as one:
             await deploy(wrong, INFO, RELEASE, log=Log())
     assert one.value.infrastructure
     async with StyxClient("http://127.0.0.1:9", StaticToken(TOKEN), timeout=2) as nowhere:
-        with pytest.raises(DeployError, match=r"^Styx: GET http://127\.0\.0\.1:9/api") as two:
+        with pytest.raises(match=r"^Styx: GET http://127\.0\.0\.1:9/api") as two:
             await deploy(nowhere, INFO, RELEASE, log=Log())
     assert two.value.infrastructure
 

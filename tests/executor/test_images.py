@@ -18,15 +18,13 @@ import pytest
 from tests.conftest import TEST_IMAGE
 from tests.support.registry import Registry
 from tests.support.servers import free_port
+from tingle.errors import DeliveryError
+from tingle.executor.docker_images import build_image, line_bridge, push_image
 from tingle.executor.images import (
     BUILD_URL_LABEL,
-    ImageError,
     RegistryAuth,
     add_branch_tag,
-    build_image,
     image_labels,
-    line_bridge,
-    push_image,
     split_reference,
 )
 
@@ -147,7 +145,7 @@ def test_a_failing_build_raises_with_the_engine_s_message(
     lines: list[str] = []
     tag = f"tingle-test/failing-{uuid.uuid4().hex[:8]}:x"
     images.append(tag)
-    with pytest.raises(ImageError) as caught:
+    with pytest.raises(DeliveryError) as caught:
         build_image(docker_client, workspace, [tag], on_line=lines.append)
     assert str(caught.value).startswith("docker build: The command '/bin/sh -c echo about to fail")
     assert "returned a non-zero code: 3" in str(caught.value)
@@ -166,7 +164,7 @@ def test_a_failing_build_raises_with_the_engine_s_message(
 def test_paths_are_checked_before_the_engine_is_asked(
     docker_client: Any, workspace: Path, options: dict[str, str], message: str
 ) -> None:
-    with pytest.raises(ImageError, match=f"^{message}$"):
+    with pytest.raises(DeliveryError, match=f"^{message}$"):
         build_image(docker_client, workspace, ["x:y"], on_line=lambda line: None, **options)
 
 
@@ -204,10 +202,10 @@ def test_push_with_credentials_to_a_registry_that_requires_them(
         tag = f"{unique_repository(server.host)}:abc"
         images.append(tag)
         build_image(docker_client, workspace, [tag], on_line=lambda line: None)
-        with pytest.raises(ImageError, match=f"^docker push {tag}: .*no basic auth credentials"):
+        with pytest.raises(DeliveryError, match=f"^docker push {tag}: .*no basic auth credentials"):
             push_image(docker_client, tag, on_line=lambda line: None)
         wrong = RegistryAuth("tingle", "wrong")
-        with pytest.raises(ImageError) as caught:
+        with pytest.raises(DeliveryError) as caught:
             push_image(docker_client, tag, auth=wrong, on_line=lambda line: None)
         assert caught.value.infrastructure
         pushed = push_image(
@@ -227,7 +225,7 @@ def test_a_registry_that_is_not_there(
     tag = f"127.0.0.1:{free_port()}/nowhere:x"
     images.append(tag)
     build_image(docker_client, workspace, [tag], on_line=lambda line: None)
-    with pytest.raises(ImageError, match=f"^docker push {tag}: .*connection refused") as caught:
+    with pytest.raises(DeliveryError, match=f"^docker push {tag}: .*connection refused") as caught:
         push_image(docker_client, tag, on_line=lambda line: None)
     assert caught.value.infrastructure
 

@@ -3,7 +3,6 @@ asks of the queue. The worker honours a cancel through arq's abort and the `canc
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Protocol
 
@@ -80,8 +79,7 @@ async def cancel_build(
         return False  # asked already: the first reason stands
     await services.queue.zadd(abort_jobs_ss, {job_id(build_id): int(time.time() * 1000)})
     if build.state in (BuildState.QUEUED, BuildState.HELD):  # no worker has it: end it here
-        build.state, build.reason, build.finished_at = BuildState.CANCELLED, reason, time.time()
-        build.superseded_by = superseded_by
+        build.cancel(reason, superseded_by)
         await services.store.save(build)
         await publish_status(services, build)
     log.info("build cancel requested", build_id=build_id, reason=reason)
@@ -91,9 +89,8 @@ async def cancel_build(
 async def approve_build(services: Services, build_id: str, who: str = "a maintainer") -> bool:
     """Let a held build (a fork's pull request) run. False when it is not held."""
     build = await services.store.get(build_id)
-    if build is None or build.state is not BuildState.HELD:
+    if build is None or not build.approve(who):
         return False
-    build.state, build.reason = BuildState.QUEUED, f"approved by {who}"
     await services.store.save(build)
     await enqueue_build(services.queue, build.id, services.settings.queue_name)
     await publish_status(services, build)
@@ -106,22 +103,7 @@ async def restart_build(services: Services, build_id: str) -> str:
     old = await services.store.get(build_id)
     if old is None:
         raise KeyError(build_id)
-    new = dataclasses.replace(
-        old,
-        id="",
-        state=BuildState.QUEUED,
-        reason=None,
-        problems=[],
-        created_at=time.time(),
-        started_at=None,
-        finished_at=None,
-        worker=None,
-        attempts=0,
-        image=None,
-        steps=[],
-        delivery_id=None,
-        superseded_by=None,
-    )
+    new = old.restarted()
     await services.admitter.admit(new, delivery_id=None)  # restarting supersedes nothing
     log.info("build restarted", build_id=new.id, restarted=build_id)
     return new.id

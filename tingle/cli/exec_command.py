@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -96,33 +95,29 @@ class ConsoleEvents:
 
 
 def _exec(args: argparse.Namespace) -> int:
-    from tingle.engine.delivery import Shipper
-    from tingle.engine.runner import BuildRunner, RunnerConfig
-    from tingle.executor.docker import DockerExecutor, connect
+    from tingle.engine.factory import engine_options, make_runner, runner_config
+    from tingle.executor.docker import DockerEngine, connect
     from tingle.logging_setup import configure_logging
     from tingle.pipeline import load_templates
-    from tingle.worker.arq_worker import shipping_config
 
     settings = Settings.from_env()
     configure_logging("console")
     source: Path = args.path.resolve()
     build = local_build(source, args)
-    network = args.network or "host"
-    secrets = ExplicitSecrets(args.secret)
-    docker = connect()
+    engine = DockerEngine(
+        connect(), engine_options(settings, worker=None, network=args.network or "host")
+    )
     with tempfile.TemporaryDirectory(prefix="tingle-exec-") as scratch:
-        runner = BuildRunner(
-            RunnerConfig(
-                workspace_root=Path(scratch) / "workspaces",
-                templates=load_templates(settings.templates_dir),
-                agent_image_prefix=settings.agent_image_prefix,
-                secrets_dir=Path(scratch) / "secrets",
-            ),
-            DockerExecutor(docker, network=network),
-            ConsoleEvents(),
-            build_url="",
-            shipper=Shipper(docker, replace(shipping_config(settings), network=network)),
-            secrets=secrets,
+        config = runner_config(
+            settings,
+            load_templates(settings.templates_dir),
+            workspace_root=Path(scratch) / "workspaces",
+            secrets_dir=Path(scratch) / "secrets",
+            build_timeout_seconds=None,  # a person at a terminal stops it when they want
+            step_log_limit=None,  # and sees every line
+        )
+        runner = make_runner(
+            settings, config, engine, ConsoleEvents(), "", secrets=ExplicitSecrets(args.secret)
         )
 
         async def copy(workspace: Path) -> None:

@@ -2,7 +2,6 @@
 
 from tingle.deploy.datainfo import DataInfo, DataInfoError, parse_data_info
 from tingle.deploy.deploy import (
-    DeployError,
     DeploySummary,
     default_component_id,
     deploy,
@@ -18,7 +17,6 @@ __all__ = [
     "TINGLE_SOURCE",
     "DataInfo",
     "DataInfoError",
-    "DeployError",
     "DeploySummary",
     "GoogleIdToken",
     "Release",

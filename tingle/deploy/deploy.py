@@ -25,18 +25,11 @@ import structlog
 from tingle.deploy.datainfo import DataInfo, DataInfoError, parse_data_info
 from tingle.deploy.scheduler import TINGLE_SOURCE, Scheduler, SchedulerError
 from tingle.deploy.workflow import Release
+from tingle.errors import DeliveryError
 
 LogLine = Callable[[str], Awaitable[None]]
 T = TypeVar("T")
 _log = structlog.get_logger(__name__)
-
-
-class DeployError(Exception):
-    """The deploy failed; the message (the scheduler's own) belongs in the step log and status."""
-
-    def __init__(self, message: str, *, infrastructure: bool = False) -> None:
-        super().__init__(message)
-        self.infrastructure = infrastructure
 
 
 @dataclass(frozen=True)
@@ -55,18 +48,18 @@ class DeploySummary:
 
 
 def load_data_info(workspace: Path, workflows_file: str) -> DataInfo:
-    """The workspace's data-info.yaml, parsed; DeployError (with every problem) if unusable."""
+    """The workspace's data-info.yaml, parsed; DeliveryError (with every problem) if unusable."""
     path = (workspace / workflows_file).resolve()
     if not path.is_relative_to(workspace.resolve()):
-        raise DeployError(f"{workflows_file}: outside the repository")
+        raise DeliveryError(f"{workflows_file}: outside the repository")
     try:
         return parse_data_info(path.read_text(encoding="utf-8"), workflows_file)
     except FileNotFoundError:
-        raise DeployError(f"{workflows_file}: not found in this commit") from None
+        raise DeliveryError(f"{workflows_file}: not found in this commit") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise DeployError(f"{workflows_file}: cannot be read: {exc}") from exc
+        raise DeliveryError(f"{workflows_file}: cannot be read: {exc}") from exc
     except DataInfoError as exc:
-        raise DeployError(str(exc)) from exc
+        raise DeliveryError(str(exc)) from exc
 
 
 def default_component_id(repository: str) -> str:
@@ -128,7 +121,7 @@ async def _deploy(
         existing = {w.id: w for w in await scheduler.list_workflows(component)}
     except SchedulerError as exc:
         await say(f"{name}: could not list the workflows of {component}: {exc}")
-        raise DeployError(str(exc), infrastructure=exc.infrastructure) from exc
+        raise DeliveryError(str(exc), infrastructure=exc.infrastructure) from exc
     await say(
         f"{name}: component {component}: {len(info.workflows)} workflow(s) in data-info.yaml, "
         f"{len(existing)} deployed; image {release.image}"
@@ -147,7 +140,7 @@ async def _deploy(
                 await say(f"{name}: updated {workflow.id} ({workflow.schedule})")
         except SchedulerError as exc:
             await say(f"{name}: {workflow.id}: {exc}")
-            raise DeployError(str(exc), infrastructure=exc.infrastructure) from exc
+            raise DeliveryError(str(exc), infrastructure=exc.infrastructure) from exc
         (created if is_new else updated).append(workflow.id)
     listed = set(info.ids())
     deleted: list[str] = []
@@ -163,7 +156,7 @@ async def _deploy(
             gone = await scheduler.delete_workflow(component, workflow_id)
         except SchedulerError as exc:
             await say(f"{name}: deleting {workflow_id}: {exc}")
-            raise DeployError(str(exc), infrastructure=exc.infrastructure) from exc
+            raise DeliveryError(str(exc), infrastructure=exc.infrastructure) from exc
         deleted.append(workflow_id)
         verb = "deleted" if gone else "already gone:"
         await say(f"{name}: {verb} {workflow_id} (no longer in data-info.yaml)")

@@ -7,7 +7,7 @@ import base64
 import shutil
 from pathlib import Path
 
-from tingle.executor.base import InfrastructureError
+from tingle.errors import InfrastructureError
 
 GIT_TIMEOUT_SECONDS = 600
 

@@ -7,16 +7,13 @@ infrastructure (the engine, the registry, the scheduler down) raises Infrastruct
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tingle.build import Build
 from tingle.deploy import (
-    DeployError,
     GoogleIdToken,
     Release,
     StaticToken,
@@ -25,20 +22,13 @@ from tingle.deploy import (
     deploy,
     load_data_info,
 )
-from tingle.executor.base import InfrastructureError, StepResult
-from tingle.executor.images import (
-    ImageError,
-    RegistryAuth,
-    add_branch_tag,
-    build_image,
-    image_labels,
-    line_bridge,
-    push_image,
-)
+from tingle.errors import DeliveryError, InfrastructureError
+from tingle.executor.base import Engine, LineWriter, StepResult
+from tingle.executor.images import ImageBuild, add_branch_tag, image_labels
 from tingle.plan import BuildImageStep, DeployStep, PushImageStep
 from tingle.secrets import StepSecrets
 
-Say = Callable[[str], Coroutine[Any, Any, None]]
+Say = LineWriter
 DeliveryStep = BuildImageStep | PushImageStep | DeployStep
 
 
@@ -54,17 +44,15 @@ class StepContext:
 
 
 @dataclass(frozen=True)
-class ShippingConfig:
-    registry_auth: RegistryAuth | None = None
-    network: str | None = None
+class DeliveryConfig:
     styx_api_url: str = ""
     styx_token: str = ""  # a static bearer token; without one, a Google ID token is used
     styx_timeout: float = 30.0
 
 
-class Shipper:
-    def __init__(self, docker: Any, config: ShippingConfig) -> None:
-        self._docker = docker
+class DeliverySteps:
+    def __init__(self, engine: Engine, config: DeliveryConfig) -> None:
+        self._engine = engine
         self._config = config
 
     async def run(self, step: DeliveryStep, at: StepContext) -> StepResult:
@@ -76,7 +64,7 @@ class Shipper:
                 await self._push(step, at.build, say)
             else:
                 await self._deploy(step, at)
-        except (ImageError, DeployError) as exc:
+        except DeliveryError as exc:
             if exc.infrastructure:
                 raise InfrastructureError(f"step '{step.name}': {exc}") from exc
             for line in str(exc).splitlines():
@@ -97,35 +85,32 @@ class Shipper:
             add_branch_tag(step.tags[:1], build.default_branch)[-1:] if build.default_branch else ()
         )
         await say(f"building {', '.join(tags)}")
-        await asyncio.to_thread(
-            build_image, self._docker, at.workspace, tags,
-            dockerfile=step.dockerfile, context=step.context, build_args=dict(step.build_args),
+        image = ImageBuild(
+            at.workspace, tags, dockerfile=step.dockerfile, context=step.context,
+            build_args=dict(step.build_args),
             labels=image_labels(revision=build.sha, source=build.clone_url, build_url=at.build_url),
-            cache_from=cache, network_mode=self._config.network, auth=self._config.registry_auth,
-            on_line=line_bridge(say, asyncio.get_running_loop()),
+            cache_from=cache,
         )  # fmt: skip
+        await self._engine.build_image(image, say)
 
     async def _push(self, step: PushImageStep, build: Build, say: Say) -> None:
-        on_line = line_bridge(say, asyncio.get_running_loop())
         pushed = []
         for tag in self._tags(step.tags, build):
             await say(f"pushing {tag}")
-            pushed.append(
-                await asyncio.to_thread(
-                    push_image, self._docker, tag, on_line=on_line, auth=self._config.registry_auth
-                )
-            )
+            pushed.append(await self._engine.push_image(tag, say))
         build.image = pushed[0].pinned
         await say(f"pushed {build.image}")
 
     async def _deploy(self, step: DeployStep, at: StepContext) -> None:
         build, say = at.build, at.say
         if not build.image:
-            raise DeployError("nothing to deploy: no image was pushed earlier in this build")
+            raise DeliveryError("nothing to deploy: no image was pushed earlier in this build")
         if step.scheduler != "styx":
-            raise DeployError(f"scheduler '{step.scheduler}' is not supported (supported: styx)")
+            raise DeliveryError(f"scheduler '{step.scheduler}' is not supported (supported: styx)")
         if not self._config.styx_api_url:
-            raise DeployError("no scheduler configured (TINGLE_STYX_API_URL)", infrastructure=True)
+            raise DeliveryError(
+                "no scheduler configured (TINGLE_STYX_API_URL)", infrastructure=True
+            )
         info = load_data_info(at.workspace, step.workflows_file)
         async with StyxClient(
             self._config.styx_api_url, self._tokens(at.secrets), timeout=self._config.styx_timeout

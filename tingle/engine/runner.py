@@ -1,7 +1,8 @@
 """Runs one build: checkout, compile `build-info.yaml`, run each step, record what happened.
 
-The runner knows nothing of Redis, arq or GitHub: it reports through `BuildEvents`, which the
-worker (the composition root) wires to the store and the status reporter.
+The runner knows nothing of Redis, arq, GitHub or Docker: it reports through `BuildEvents`, which
+the worker (the composition root) wires to the store and the status reporter, and runs steps on an
+`Engine` (tingle.executor.base). `tingle.engine.factory` makes one for the worker and `tingle exec`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import structlog
 from tingle.build import Build, BuildState, StepRecord, StepState
 from tingle.engine.checkout import CheckoutError, checkout
 from tingle.engine.cleanups import Cleanups
-from tingle.engine.delivery import Shipper
+from tingle.engine.delivery import DeliverySteps
 from tingle.engine.log_writer import LogSink
 from tingle.engine.step_runner import StepFailed, StepRunner, describe_failure
-from tingle.executor.base import Executor, InfrastructureError, StepResult
+from tingle.errors import InfrastructureError
+from tingle.executor.base import Engine, StepResult
 from tingle.pipeline import PipelineError, TemplateSet, compile_plan
 from tingle.plan import BuildFacts, EventKind, Plan, RunStep, Step
 from tingle.secrets import SecretStore
@@ -67,23 +69,23 @@ class BuildRunner:
     def __init__(
         self,
         config: RunnerConfig,
-        executor: Executor,
+        engine: Engine,
         events: BuildEvents,
         build_url: str,
         *,
-        shipper: Shipper | None = None,
+        delivery: DeliverySteps | None = None,
         secrets: SecretStore | None = None,
         cleanups: Cleanups | None = None,
     ) -> None:
         self._config = config
-        self._executor = executor
+        self._executor = engine.executor()  # one runner, one build
         self._cleanups = cleanups  # None: clean up before returning (`tingle exec`)
         self._events = events
         self._build_url = build_url
         self._steps = StepRunner(
-            executor,
+            self._executor,
             events,
-            shipper=shipper,
+            delivery=delivery,
             secrets=secrets,
             secrets_dir=config.secrets_dir,
             log_limit=config.step_log_limit,
@@ -92,7 +94,7 @@ class BuildRunner:
     async def run(self, build: Build, fetch: Fetch) -> Build:
         """Run `build`; `fetch(workspace)` puts the commit into the (empty) workspace."""
         workspace = self._config.workspace_root / build.id
-        build.state, build.started_at, build.reason = BuildState.RUNNING, time.time(), None
+        build.run()
         await self._events.changed(build)
         limit = self._config.build_timeout_seconds
         settled = False  # every step ran to its end: no container of the build still runs
@@ -101,16 +103,16 @@ class BuildRunner:
                 await self._run(build, fetch, workspace)
             settled = True
         except TimeoutError:
-            finish(build, BuildState.FAILURE, f"build timed out after {limit}s")
+            build.finish(BuildState.FAILURE, f"build timed out after {limit}s")
         except InfrastructureError as exc:
-            finish(build, BuildState.ERROR, str(exc))
-        except asyncio.CancelledError:  # the caller decides what a cancel means (see buildjob.py)
+            build.finish(BuildState.ERROR, str(exc))
+        except asyncio.CancelledError:  # the caller decides what a cancel means (build_job.py)
             # A build handed back may run again at once, elsewhere: its containers go now.
             await _shielded(self._cleanup(build, workspace, containers_now=True))
             raise
         except Exception as exc:  # a bug in Tingle is the infrastructure failing, not the code
             log.exception("build crashed")
-            finish(build, BuildState.ERROR, f"internal error: {type(exc).__name__}")
+            build.finish(BuildState.ERROR, f"internal error: {type(exc).__name__}")
         if build.reason:  # it may quote a step's output or error
             build.reason = self._steps.masker.mask_text(build.reason)
         # A container that may still run (the build timed out, the engine failed) is stopped before
@@ -134,15 +136,15 @@ class BuildRunner:
             result = await self._run_step(build, index, step, workspace)
             if not result.ok:
                 failed = describe_failure(result, step)
-                finish(build, BuildState.FAILURE, f"step '{step.name}' {failed}")
+                build.finish(BuildState.FAILURE, f"step '{step.name}' {failed}")
                 return
-        finish(build, BuildState.SUCCESS, None)
+        build.finish(BuildState.SUCCESS, None)
 
     def _plan(self, build: Build, workspace: Path) -> Plan | None:
         """The compiled plan, or None when the build ended here (skipped, or a broken file)."""
         path = workspace / BUILD_INFO
         if not path.is_file():
-            finish(build, BuildState.SKIPPED, f"no {BUILD_INFO} in this commit")
+            build.finish(BuildState.SKIPPED, f"no {BUILD_INFO} in this commit")
             return None
         text = path.read_text(encoding="utf-8", errors="replace")
         try:
@@ -155,7 +157,7 @@ class BuildRunner:
         except PipelineError as exc:
             build.problems = [str(problem) for problem in exc.problems]
             first = build.problems[0] if build.problems else str(exc)
-            finish(build, BuildState.FAILURE, first)
+            build.finish(BuildState.FAILURE, first)
             return None
 
     async def _run_step(self, build: Build, index: int, step: Step, workspace: Path) -> StepResult:
@@ -224,17 +226,6 @@ def step_environment(build: Build, build_url: str, step: Step) -> dict[str, str]
     }
     own = dict(step.env) if isinstance(step, RunStep) else {}
     return {**own, **tingle}
-
-
-def finish(build: Build, state: BuildState, reason: str | None) -> None:
-    """End `build` in `state`: a step still running ends as the build does, pending ones skip."""
-    build.state, build.reason, build.finished_at = state, reason, time.time()
-    running_becomes = StepState.CANCELLED if state is BuildState.CANCELLED else StepState.ERROR
-    for record in build.steps:
-        if record.state is StepState.RUNNING:
-            record.state, record.finished_at = running_becomes, build.finished_at
-        elif record.state is StepState.PENDING:
-            record.state = StepState.SKIPPED
 
 
 async def _shielded(work: Coroutine[Any, Any, None]) -> None:

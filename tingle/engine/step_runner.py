@@ -7,9 +7,10 @@ import asyncio
 from pathlib import Path
 
 from tingle.build import Build
-from tingle.engine.delivery import Shipper, StepContext
+from tingle.engine.delivery import DeliverySteps, StepContext
 from tingle.engine.log_writer import LogSink, StepLogWriter
-from tingle.executor.base import Executor, InfrastructureError, OutputHandler, StepResult
+from tingle.errors import InfrastructureError
+from tingle.executor.base import Executor, OutputHandler, StepResult
 from tingle.plan import RunStep, Step
 from tingle.secrets import (
     Masker,
@@ -33,14 +34,14 @@ class StepRunner:
         executor: Executor,
         sink: LogSink,
         *,
-        shipper: Shipper | None = None,
+        delivery: DeliverySteps | None = None,
         secrets: SecretStore | None = None,
         secrets_dir: Path | None = None,
         log_limit: int | None = None,
     ) -> None:
         self._executor = executor
         self._sink = sink
-        self._shipper = shipper
+        self._delivery = delivery
         self._secrets = secrets
         self._secrets_dir = secrets_dir
         self._log_limit = log_limit
@@ -77,9 +78,9 @@ class StepRunner:
             return await self._executor.run(
                 step, {**at.secrets.env, **env}, write, at.secrets.volumes()
             )
-        if self._shipper is None:
+        if self._delivery is None:
             raise InfrastructureError(f"step '{step.name}': this worker cannot run '{step.kind}'")
-        return await self._shipper.run(step, at)
+        return await self._delivery.run(step, at)
 
     async def _step_secrets(self, build: Build, index: int, step: Step) -> StepSecrets:
         if not step.secrets or build.is_fork:  # a fork's code never sees a secret

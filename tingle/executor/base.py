@@ -1,26 +1,30 @@
-"""The executor contract: how a runner runs steps, whatever runs them.
+"""The engine contracts: everything the runtime asks of a container engine, whatever it is.
+
+`Engine` is what a worker (or `tingle exec`) holds for its lifetime: it makes one `Executor` per
+build (which runs that build's steps and removes their containers), builds and pushes images, and
+finds and removes what builds left behind (their worker was killed). Docker implements both
+(tingle.executor.docker, the only modules that import the docker SDK); tests use a fake.
 
 A step that fails is a *result* (its exit code). An exception (InfrastructureError) means the
 infrastructure failed: the engine is down, the image does not exist. The runner reports the first
-as GitHub `failure` and the second as `error`.
+as GitHub `failure` and the second as `error`. Image builds and pushes raise DeliveryError, which
+says which of the two it was.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+from tingle.executor.images import ImageBuild, PushedImage, RegistryAuth
 from tingle.plan import RunStep
 
-OutputHandler = Callable[[bytes], Awaitable[None]]
+OutputHandler = Callable[[bytes], Awaitable[None]]  # a step's raw output, as it comes
+LineWriter = Callable[[str], Coroutine[Any, Any, None]]  # one line of an image build's output
 
 WORKSPACE_PATH = "/workspace"  # where steps see the checked-out commit
-
-
-class InfrastructureError(Exception):
-    """Something other than the build's own code failed; the message is shown to users."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,38 @@ class Executor(Protocol):
 
     async def teardown(self) -> None:
         """Remove everything setup and run made. Always safe to call, also twice."""
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How a worker (or `tingle exec`) runs containers, and whose they are."""
+
+    network: str = "bridge"
+    memory: str = ""  # per step container, e.g. "2g"; "" = no limit
+    cpus: float = 0.0  # 0 = no limit
+    pids: int = 4096
+    worker: str | None = None  # labels the containers with their worker and instance, so the
+    instance: str | None = None  # janitor can find those of dead workers; None for `tingle exec`
+    registry_auth: RegistryAuth | None = None
+    pull_missing: bool = True
+
+
+class Engine(Protocol):
+    def executor(self) -> Executor:
+        """A fresh executor for one build's run steps."""
+
+    async def build_image(self, image: ImageBuild, on_line: LineWriter) -> str:
+        """Build `image`; its id. DeliveryError when it fails (`infrastructure` when the engine
+        failed rather than the repository's Dockerfile)."""
+
+    async def push_image(self, tag: str, on_line: LineWriter) -> PushedImage:
+        """Push one tag; the digest the registry recorded. DeliveryError when it fails."""
+
+    async def remove_build(self, build_id: str) -> int:
+        """Remove every container this engine's owner made for `build_id`; how many there were."""
+
+    async def leftover_builds(self) -> set[str]:
+        """The builds that have containers of this engine's owner (running or not)."""
 
 
 def step_script(commands: tuple[str, ...]) -> str:

@@ -1,8 +1,10 @@
-"""Runs steps in containers on a Docker engine. The only module that imports the docker SDK.
+"""The Docker engine: steps in containers, images built and pushed (tingle.executor.docker_images),
+and what dead workers left behind. With docker_images, the only modules that import the docker SDK.
 
 The SDK is synchronous: each call runs in a thread so the worker's event loop keeps serving other
-builds and log writes. Every container carries a `tingle.build` label, so teardown (and a janitor
-after a crash) can find and remove them by build.
+builds and log writes. Every container carries a `tingle.build` label, and a worker's also the
+worker's and its Tingle instance's, so teardown (and a janitor after a crash) can find and remove
+them by build.
 """
 
 from __future__ import annotations
@@ -17,15 +19,20 @@ from typing import Any
 import docker
 import docker.errors
 import structlog
+from docker import DockerClient
 from docker.models.containers import Container
 
+from tingle.errors import InfrastructureError
+from tingle.executor import docker_images
 from tingle.executor.base import (
     WORKSPACE_PATH,
-    InfrastructureError,
+    EngineOptions,
+    LineWriter,
     OutputHandler,
     StepResult,
     step_script,
 )
+from tingle.executor.images import ImageBuild, PushedImage
 from tingle.plan import RunStep
 
 log = structlog.get_logger(__name__)
@@ -37,7 +44,7 @@ INSTANCE_LABEL = "tingle.instance"  # which Tingle (Redis and key prefix) the wo
 TIMEOUT_EXIT_CODE = 124  # what coreutils' `timeout` answers; shown when Tingle kills a step
 
 
-def connect(base_url: str | None = None) -> Any:
+def connect(base_url: str | None = None) -> DockerClient:
     """A docker client from the environment (DOCKER_HOST), or for `base_url`."""
     try:
         client = docker.DockerClient(base_url=base_url) if base_url else docker.from_env()
@@ -47,10 +54,62 @@ def connect(base_url: str | None = None) -> Any:
     return client
 
 
+class DockerEngine:
+    """The Engine contract (tingle.executor.base) on one Docker engine."""
+
+    def __init__(self, client: DockerClient, options: EngineOptions | None = None) -> None:
+        self.client = client
+        self._options = options or EngineOptions()
+
+    def executor(self) -> DockerExecutor:
+        o = self._options
+        return DockerExecutor(
+            self.client, network=o.network, pull_missing=o.pull_missing, memory=o.memory,
+            cpus=o.cpus, pids=o.pids, worker=o.worker, instance=o.instance,
+        )  # fmt: skip
+
+    async def build_image(self, image: ImageBuild, on_line: LineWriter) -> str:
+        return await asyncio.to_thread(
+            docker_images.build_image, self.client, image.workspace, image.tags,
+            dockerfile=image.dockerfile, context=image.context, build_args=image.build_args,
+            labels=image.labels, cache_from=image.cache_from, network_mode=self._options.network,
+            auth=self._options.registry_auth,
+            on_line=docker_images.line_bridge(on_line, asyncio.get_running_loop()),
+        )  # fmt: skip
+
+    async def push_image(self, tag: str, on_line: LineWriter) -> PushedImage:
+        return await asyncio.to_thread(
+            docker_images.push_image, self.client, tag, auth=self._options.registry_auth,
+            on_line=docker_images.line_bridge(on_line, asyncio.get_running_loop()),
+        )  # fmt: skip
+
+    async def remove_build(self, build_id: str) -> int:
+        if self._options.instance is None:  # not a worker's: its containers carry no instance
+            return 0
+        return await asyncio.to_thread(
+            remove_build_containers, self.client, build_id, self._options.instance
+        )
+
+    async def leftover_builds(self) -> set[str]:
+        if self._options.instance is None:
+            return set()
+        containers = await asyncio.to_thread(
+            self.client.containers.list,
+            all=True,
+            # Only this Tingle's workers' containers: not `tingle exec`'s, not another Tingle's.
+            filters={"label": f"{INSTANCE_LABEL}={self._options.instance}"},
+            # From the list alone: inspecting each one fails when a worker's background clean-up
+            # removes it meanwhile.
+            sparse=True,
+        )
+        labels = ((c.attrs.get("Labels") or {}) for c in containers)
+        return {found for found in (label.get(BUILD_LABEL, "") for label in labels) if found}
+
+
 class DockerExecutor:
     def __init__(
         self,
-        client: Any,
+        client: DockerClient,
         *,
         network: str = "bridge",
         pull_missing: bool = True,
@@ -203,7 +262,7 @@ class DockerExecutor:
             raise failed
 
 
-def remove_build_containers(client: Any, build_id: str, instance: str) -> int:
+def remove_build_containers(client: DockerClient, build_id: str, instance: str) -> int:
     """Remove every container of a build of this Tingle `instance` (build ids are only unique
     within one), e.g. those left behind by a worker that died."""
     labels = [f"{BUILD_LABEL}={build_id}", f"{INSTANCE_LABEL}={instance}"]

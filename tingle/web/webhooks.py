@@ -19,8 +19,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
 from tingle import metrics
-from tingle.build import Build, BuildState
-from tingle.builds.control import close_lane, queue_build, supersede
+from tingle.builds.control import close_lane, supersede
+from tingle.builds.triggers import accept_trigger
 from tingle.forge.events import (
     BuildTrigger,
     Ignored,
@@ -30,7 +30,6 @@ from tingle.forge.events import (
     parse_event,
 )
 from tingle.forge.signature import verify_signature
-from tingle.queue import enqueue_build
 from tingle.web.state import AppState
 
 log = structlog.get_logger(__name__)
@@ -108,13 +107,8 @@ async def _handle(request: Request) -> JSONResponse:
 async def _accept(
     app: AppState, trigger: BuildTrigger, event: str, delivery_id: str
 ) -> JSONResponse:
-    build = _new_build(trigger, delivery_id)
-    admission, superseded = await queue_build(app, build, delivery_id)
-    if not admission.created:  # a redelivery: make sure its build still has a job
-        earlier = await app.store.get(admission.build_id)
-        if earlier is not None and earlier.state is BuildState.QUEUED:
-            await enqueue_build(app.queue, earlier.id, app.settings.queue_name)  # one per build
-    build_id, created = admission.build_id, admission.created
+    accepted = await accept_trigger(app, trigger, delivery_id)
+    build_id, created, older = accepted.build_id, accepted.created, accepted.supersedes
     log.info("webhook accepted", gh_event=event, build_id=build_id, repo=trigger.repo, new=created)
     return JSONResponse(
         {
@@ -123,29 +117,7 @@ async def _accept(
             "url": app.settings.build_url(build_id),
         },
         status_code=202,
-        background=BackgroundTask(supersede, app, build, superseded) if superseded else None,
-    )
-
-
-def _new_build(trigger: BuildTrigger, delivery_id: str) -> Build:
-    return Build(
-        id="",  # given on admission
-        repo=trigger.repo,
-        sha=trigger.sha,
-        ref=trigger.ref,
-        event=trigger.event.value,
-        clone_url=trigger.clone_url,
-        branch=trigger.branch,
-        pr_number=trigger.pr_number,
-        head_repo=trigger.head_repo,
-        is_fork=trigger.is_fork,
-        default_branch=trigger.default_branch,
-        installation_id=trigger.installation_id,
-        delivery_id=delivery_id,
-        author=trigger.author,
-        commit_message=trigger.commit_message,
-        commit_url=trigger.commit_url,
-        pr_url=trigger.pr_url,
+        background=BackgroundTask(supersede, app, accepted.build, older) if older else None,
     )
 
 

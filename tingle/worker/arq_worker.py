@@ -1,5 +1,5 @@
-"""The arq worker: the composition root that wires store, feedback, templates, the Docker engine
-and the janitor around the build job."""
+"""The arq worker: the composition root that wires store, feedback, templates, the Docker engine,
+the janitor and the notice follower around the build job."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from arq.worker import Worker, func
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tingle import metrics
-from tingle.engine.delivery import Shipper, ShippingConfig
-from tingle.executor import docker as docker_executor
-from tingle.executor.images import RegistryAuth
+from tingle.engine.factory import engine_options
+from tingle.executor.base import Engine
+from tingle.executor.docker import DockerEngine
+from tingle.executor.docker import connect as connect_docker
 from tingle.forge.factory import github_clients
 from tingle.forge.feedback import make_feedback
 from tingle.pipeline import load_templates
@@ -36,23 +37,11 @@ RECONNECT_SECONDS = 2.0
 CLOSE_SECONDS = 10.0  # how long a stopping worker waits for arq's loop and its clean-up
 
 
-def shipping_config(settings: Settings) -> ShippingConfig:
-    auth = (
-        RegistryAuth(settings.registry_username, settings.registry_password)
-        if settings.registry_username
-        else None
-    )
-    return ShippingConfig(
-        registry_auth=auth,
-        network=settings.docker_network,
-        styx_api_url=settings.styx_api_url,
-        styx_token=settings.styx_token,
-        styx_timeout=settings.styx_timeout,
-    )
-
-
-def worker_context(settings: Settings, pool: ArqRedis, docker: Any, name: str) -> WorkerContext:
-    """What every build job of a worker shares: store, feedback, templates, Docker, shipping."""
+def worker_context(
+    settings: Settings, pool: ArqRedis, name: str, engine: Engine | None = None
+) -> WorkerContext:
+    """What every build job of a worker shares: store, feedback, templates, the engine (the local
+    Docker engine unless given), secrets."""
     store = BuildStore(pool, settings.key_prefix)
     github = github_clients(settings)
     return WorkerContext(
@@ -61,9 +50,8 @@ def worker_context(settings: Settings, pool: ArqRedis, docker: Any, name: str) -
         feedback=make_feedback(pool, store, settings, github),
         github=github,
         templates=load_templates(settings.templates_dir),
-        docker=docker,
+        engine=engine or DockerEngine(connect_docker(), engine_options(settings, worker=name)),
         name=name,
-        shipper=Shipper(docker, shipping_config(settings)),
         secrets=open_secret_store(settings.secrets_url),
     )
 
@@ -77,7 +65,7 @@ def make_worker(
 ) -> Worker:
     async def startup(ctx: dict[str, Any]) -> None:
         name = f"{socket.gethostname()}:{os.getpid()}"
-        app = worker_context(settings, pool, docker_executor.connect(), name)
+        app = worker_context(settings, pool, name)
         ctx["tingle"] = app
         metrics.set_worker_capacity(app.name, settings.worker_concurrency)
         if health is not None:

@@ -17,9 +17,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from tingle import metrics
 from tingle.build import Build, BuildState
 from tingle.engine.cleanups import Cleanups
-from tingle.engine.delivery import Shipper
-from tingle.engine.runner import BuildRunner, RunnerConfig, finish, git_fetch
-from tingle.executor import docker as docker_executor
+from tingle.engine.factory import make_runner, runner_config
+from tingle.engine.runner import git_fetch
+from tingle.executor.base import Engine
 from tingle.forge.auth import GitHubClients
 from tingle.forge.feedback import Feedback
 from tingle.pipeline import TemplateSet
@@ -43,9 +43,8 @@ class WorkerContext:
     feedback: Feedback
     github: GitHubClients | None
     templates: TemplateSet
-    docker: Any
+    engine: Engine
     name: str
-    shipper: Shipper
     secrets: SecretStore
     # Finished builds' containers and workspaces, removed after their jobs returned; a stopping
     # worker waits for them: `await app.cleanups.drain()`.
@@ -116,11 +115,9 @@ async def _start(app: WorkerContext, build: Build) -> str:
         return build.state.value
     if build.state is BuildState.RUNNING:  # an earlier attempt died mid-build
         log.warning("restarting a build whose worker died", previous_worker=build.worker)
-        await asyncio.to_thread(
-            docker_executor.remove_build_containers, app.docker, build.id, app.settings.instance
-        )
+        await app.engine.remove_build(build.id)
         await app.store.delete_logs(build.id, len(build.steps))
-    build.worker, build.attempts = app.name, build.attempts + 1
+    build.start(app.name)
     if build.attempts == 1:
         metrics.observe_queue_wait(time.time() - build.created_at)
     with metrics.running_build(app.name):
@@ -129,26 +126,12 @@ async def _start(app: WorkerContext, build: Build) -> str:
 
 async def _run(app: WorkerContext, events: RecordingEvents, build: Build) -> str:
     settings = app.settings
-    runner = BuildRunner(
-        RunnerConfig(
-            workspace_root=settings.workspace_root,
-            templates=app.templates,
-            agent_image_prefix=settings.agent_image_prefix,
-            build_timeout_seconds=settings.build_timeout_seconds,
-            step_log_limit=settings.step_log_limit,
-            secrets_dir=settings.secrets_work_dir,
-        ),
-        docker_executor.DockerExecutor(
-            app.docker,
-            network=settings.docker_network,
-            memory=settings.step_memory,
-            cpus=settings.step_cpus,
-            worker=app.name,
-            instance=settings.instance,
-        ),
+    runner = make_runner(
+        settings,
+        runner_config(settings, app.templates),
+        app.engine,
         events,
         settings.build_url(build.id),
-        shipper=app.shipper,
         secrets=app.secrets,
         cleanups=app.cleanups,
     )
@@ -206,14 +189,11 @@ async def _after_cancel(app: WorkerContext, events: RecordingEvents, build: Buil
     shutting down (the build goes back to the queue, and arq runs it again)."""
     request = await app.store.cancel_request(build.id)
     if request:
-        finish(build, BuildState.CANCELLED, request.reason)
-        build.superseded_by = request.superseded_by
+        build.cancel(request.reason, request.superseded_by)
         metrics.observe_build("cancelled", build.duration or 0.0)
         log.info("build cancelled", reason=request.reason)
     else:
         await app.store.delete_logs(build.id, len(build.steps))
-        build.state, build.reason, build.steps, build.worker = (
-            BuildState.QUEUED, "handed back by a worker shutting down", [], None
-        )  # fmt: skip
+        build.hand_back("handed back by a worker shutting down")
         log.warning("build handed back")
     await events.changed(build)

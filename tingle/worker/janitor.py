@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
-from typing import Any
 
 import structlog
 from arq.connections import ArqRedis
@@ -26,8 +25,6 @@ from redis.exceptions import RedisError
 
 from tingle.build import BuildState
 from tingle.engine.cleanups import TRASH
-from tingle.engine.runner import finish
-from tingle.executor import docker as docker_executor
 from tingle.queue import enqueue_build, job_id
 from tingle.worker.build_job import MAX_ATTEMPTS, RecordingEvents, WorkerContext
 
@@ -90,19 +87,20 @@ class Janitor:
             cancel = await store.cancel_request(build_id)
             if cancel is None and build.attempts < MAX_ATTEMPTS:
                 lost = build.worker
-                if build.state is BuildState.RUNNING:
-                    build.reason = f"worker {lost} stopped answering; running again"
-                build.state, build.steps, build.worker = BuildState.QUEUED, [], None
+                running = build.state is BuildState.RUNNING
+                build.hand_back(
+                    f"worker {lost} stopped answering; running again" if running else build.reason
+                )
                 await events.changed(build)
                 await self._requeue(build_id)
                 log.warning("build handed back by the janitor", build_id=build_id, worker=lost)
             else:
-                reason = (
-                    cancel.reason
-                    if cancel
-                    else (f"its worker died {build.attempts} times; giving up")
-                )
-                finish(build, BuildState.CANCELLED if cancel else BuildState.ERROR, reason)
+                if cancel:
+                    reason = cancel.reason
+                    build.cancel(reason, cancel.superseded_by)
+                else:
+                    reason = f"its worker died {build.attempts} times; giving up"
+                    build.finish(BuildState.ERROR, reason)
                 await events.changed(build)
                 await self._forget_job(build_id)
                 log.error("build ended by the janitor", build_id=build_id, reason=reason)
@@ -140,26 +138,10 @@ class Janitor:
 
     async def _remove_orphan_containers(self) -> None:
         """Containers on this engine whose build no worker is running (their worker was killed)."""
-        containers: list[Any] = await asyncio.to_thread(
-            self._app.docker.containers.list,
-            all=True,
-            # Only this Tingle's workers' containers: not `tingle exec`'s, not another Tingle's.
-            filters={"label": f"{docker_executor.INSTANCE_LABEL}={self._app.settings.instance}"},
-            # From the list alone: inspecting each one fails when a worker's background clean-up
-            # removes it meanwhile.
-            sparse=True,
-        )
-        for container in containers:
-            labels = container.attrs.get("Labels") or {}
-            build_id = labels.get(docker_executor.BUILD_LABEL, "")
-            if build_id and not await self._app.store.is_alive(build_id):
+        for build_id in sorted(await self._app.engine.leftover_builds()):
+            if not await self._app.store.is_alive(build_id):
                 log.warning("removing an orphan container", build_id=build_id)
-                await asyncio.to_thread(
-                    docker_executor.remove_build_containers,
-                    self._app.docker,
-                    build_id,
-                    self._app.settings.instance,
-                )
+                await self._app.engine.remove_build(build_id)
 
 
 def _workspace_names(root: Path) -> list[str]:

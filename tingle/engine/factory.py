@@ -1,0 +1,79 @@
+"""The one place that turns settings into a runtime: the engine options a worker (or `tingle exec`)
+runs containers with, and the BuildRunner for one build. The worker and `tingle exec` both call it,
+so the two can never run a build differently by accident."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from tingle.engine.cleanups import Cleanups
+from tingle.engine.delivery import DeliveryConfig, DeliverySteps
+from tingle.engine.runner import BuildEvents, BuildRunner, RunnerConfig
+from tingle.executor.base import Engine, EngineOptions
+from tingle.executor.images import RegistryAuth
+from tingle.pipeline import TemplateSet
+from tingle.secrets import SecretStore
+from tingle.settings import Settings
+
+
+def engine_options(settings: Settings, *, worker: str | None, **overrides: Any) -> EngineOptions:
+    """How `worker`'s step containers run (None: `tingle exec`, whose containers belong to no
+    worker and no Tingle instance, and have no limits but the default process cap)."""
+    auth = (
+        RegistryAuth(settings.registry_username, settings.registry_password)
+        if settings.registry_username
+        else None
+    )
+    options = EngineOptions(network=settings.docker_network, registry_auth=auth)
+    if worker is not None:
+        options = replace(
+            options,
+            memory=settings.step_memory,
+            cpus=settings.step_cpus,
+            worker=worker,
+            instance=settings.instance,
+        )
+    return replace(options, **overrides)
+
+
+def delivery_config(settings: Settings) -> DeliveryConfig:
+    return DeliveryConfig(
+        styx_api_url=settings.styx_api_url,
+        styx_token=settings.styx_token,
+        styx_timeout=settings.styx_timeout,
+    )
+
+
+def runner_config(settings: Settings, templates: TemplateSet, **overrides: Any) -> RunnerConfig:
+    config = RunnerConfig(
+        workspace_root=settings.workspace_root,
+        templates=templates,
+        agent_image_prefix=settings.agent_image_prefix,
+        build_timeout_seconds=settings.build_timeout_seconds,
+        step_log_limit=settings.step_log_limit,
+        secrets_dir=settings.secrets_work_dir,
+    )
+    return replace(config, **overrides)
+
+
+def make_runner(
+    settings: Settings,
+    config: RunnerConfig,
+    engine: Engine,
+    events: BuildEvents,
+    build_url: str,
+    *,
+    secrets: SecretStore | None,
+    cleanups: Cleanups | None = None,
+) -> BuildRunner:
+    """The runner of one build; `cleanups` None: it cleans up before returning (`tingle exec`)."""
+    return BuildRunner(
+        config,
+        engine,
+        events,
+        build_url,
+        delivery=DeliverySteps(engine, delivery_config(settings)),
+        secrets=secrets,
+        cleanups=cleanups,
+    )
