@@ -1,5 +1,5 @@
 """The bench's world: a private Redis, the GitHub fake, git repositories, and Tingle's own processes
-(`tingle serve`, `tingle worker`) started as an operator would, with the tests' helpers.
+(`tingle serve`, `tingle worker`) started as an operator would, with the tests' helpers (testing/).
 
 Everything listens on 127.0.0.1. `Lab` is a context manager: whatever it started stops on exit.
 """
@@ -26,12 +26,12 @@ from redis import Redis
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tests.fakes.github import FakeGitHub
-from tests.support.gitrepo import GitRepo
-from tests.support.payloads import push_payload
-from tests.support.processes import settings_env
-from tests.support.processes import stop as stop_process
-from tests.support.servers import RedisServer, free_port
+from testing.fakes.github import FakeGitHub
+from testing.gitrepo import GitRepo
+from testing.payloads import push_payload
+from testing.processes import settings_env
+from testing.processes import stop as stop_process
+from testing.servers import RedisServer, free_port
 from tingle.forge.signature import sign
 from tingle.settings import Settings
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.payloads import push_payload
+from testing.payloads import push_payload
 from tingle.forge.signature import sign
 
 _SCRIPT = """

@@ -1,5 +1,5 @@
 """Shared fixtures: a private Redis, the Docker engine, Tingle's settings, its web app on real HTTP,
-and burst workers. GitHub is the one thing faked (tests/fakes/github.py)."""
+and burst workers. GitHub is the one thing faked (testing/fakes/github)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.support.gitrepo import GitRepo
-from tests.support.servers import RedisServer, serve_app
+from testing.gitrepo import GitRepo
+from testing.servers import RedisServer, serve_app
 from tingle.settings import Settings
 
 if TYPE_CHECKING:

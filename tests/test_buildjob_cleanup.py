@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import docker.errors
-from docker import DockerClient
 import pytest
+from docker import DockerClient
 from structlog.testing import CapturingLogger
 
 from tests.e2e.test_push_to_status import build_info, step
@@ -93,7 +93,9 @@ def containers(app: WorkerContext, build_id: str) -> list[Any]:
         f"{docker_executor.BUILD_LABEL}={build_id}",
         f"{docker_executor.INSTANCE_LABEL}={app.settings.instance}",
     ]
-    found: list[Any] = docker_of(app).containers.list(all=True, sparse=True, filters={"label": labels})
+    found: list[Any] = docker_of(app).containers.list(
+        all=True, sparse=True, filters={"label": labels}
+    )
     return found
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import redis
 
-from tests.support.servers import free_port
+from testing.servers import free_port
 from tingle.cli.localredis import answers, local_redis
 
 NOBODY = "redis://127.0.0.1:1/0"

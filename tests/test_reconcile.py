@@ -16,11 +16,11 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
+from testing.fakes.github import FakeGitHub, HookDelivery, HookKey
+from testing.payloads import pull_request_payload, push_payload, send
+from testing.servers import free_port
 from tests.conftest import WEBHOOK_SECRET
 from tests.fakes.fixtures import FakeApp
-from tests.fakes.github import FakeGitHub, HookDelivery, HookKey
-from tests.support.payloads import pull_request_payload, push_payload, send
-from tests.support.servers import free_port
 from tingle.cli import main
 from tingle.cli.reconcile_command import run
 from tingle.forge.reconcile import Delivery, Hook, HookDeliveries, Reconciler, Report

@@ -20,10 +20,10 @@ import httpx
 import pytest
 import redis
 
+from testing.payloads import push_payload, send
+from testing.processes import start_worker, stop
+from testing.servers import RedisServer, serve_app
 from tests.conftest import TEST_IMAGE, WEBHOOK_SECRET
-from tests.support.payloads import push_payload, send
-from tests.support.processes import start_worker, stop
-from tests.support.servers import RedisServer, serve_app
 from tingle.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("docker_client")

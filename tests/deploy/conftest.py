@@ -4,8 +4,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from testing.fakes.styx import FakeStyx
 from tests.fakes.fixtures import STYX_TOKEN
-from tests.fakes.styx import FakeStyx
 from tingle.deploy import StaticToken, StyxClient
 
 TOKEN = STYX_TOKEN  # the `styx` fixture (tests/fakes/fixtures.py) accepts this one only

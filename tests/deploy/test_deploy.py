@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from testing.fakes.styx import FakeStyx
 from tests.deploy.conftest import TOKEN
-from tests.fakes.styx import FakeStyx
 from tingle.deploy import (
     Release,
     StaticToken,

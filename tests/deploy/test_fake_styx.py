@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from testing.fakes.styx import FakeStyx, normalise_schedule
 from tests.deploy.conftest import TOKEN
-from tests.fakes.styx import FakeStyx, normalise_schedule
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

@@ -11,8 +11,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from testing.fakes.styx import FakeStyx
 from tests.deploy.test_deploy import INFO, RELEASE, Log
-from tests.fakes.styx import FakeStyx
 from tingle.deploy import GoogleIdToken, SchedulerError, StaticToken, StyxClient, deploy
 
 

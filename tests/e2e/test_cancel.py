@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 import redis
 
+from testing.payloads import pull_request_payload, push_payload, send
+from testing.processes import start_worker, stop
+from testing.waiting import wait_for
 from tests.conftest import WEBHOOK_SECRET
 from tests.e2e.test_push_to_status import build_info, log_of, step
 from tests.e2e.test_workers import wait_terminal
-from tests.support.payloads import pull_request_payload, push_payload, send
-from tests.support.processes import start_worker, stop
-from tests.support.waiting import wait_for
 from tingle.builds import control
 from tingle.builds.admission import Admitter
 from tingle.builds.notices import BuildNotices
@@ -239,7 +239,7 @@ def test_a_fork_pull_request_waits_for_a_maintainers_approval(
 ) -> None:
     import httpx
 
-    from tests.support.servers import serve_app
+    from testing.servers import serve_app
     from tingle.web.app import create_app
 
     holding = dataclasses.replace(settings, hold_forks=True, admin_token="admin-token")

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
+from testing.fakes.styx import FakeStyx
+from testing.payloads import pull_request_payload, push_payload, send
+from testing.registry import Registry
 from tests.conftest import TEST_IMAGE, WEBHOOK_SECRET
 from tests.e2e.test_push_to_status import log_of, record
 from tests.fakes.fixtures import STYX_TOKEN
-from tests.fakes.styx import FakeStyx
-from tests.support.payloads import pull_request_payload, push_payload, send
-from tests.support.registry import Registry
 from tingle.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("docker_client")

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from testing.payloads import pull_request_payload, send
 from tests.conftest import WEBHOOK_SECRET
 from tests.e2e.test_push_to_status import log_of, record
-from tests.support.payloads import pull_request_payload, send
 from tingle.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("docker_client")

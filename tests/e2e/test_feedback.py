@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from testing.payloads import push_payload, send
 from tests.conftest import WEBHOOK_SECRET
 from tests.e2e.test_push_to_status import build_info, record, step
-from tests.support.payloads import push_payload, send
 from tingle.build import Build, BuildState
 from tingle.forge.factory import github_clients
 from tingle.forge.feedback import make_feedback
@@ -106,7 +106,7 @@ def _build_through(settings: Settings, payload: dict[str, Any], during: Any = No
     """Webhook, then a worker, in threads of this test: `during` runs while the build runs."""
     import threading
 
-    from tests.support.servers import serve_app
+    from testing.servers import serve_app
     from tingle.web.app import create_app
     from tingle.worker.arq_worker import run_worker
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from testing.payloads import push_payload, send
 from tests.conftest import WEBHOOK_SECRET
 from tests.e2e.test_push_to_status import build_info, log_of, record, step
-from tests.support.payloads import push_payload, send
 from tingle.executor.docker import BUILD_LABEL, INSTANCE_LABEL
 from tingle.settings import Settings
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import redis
 
+from testing.payloads import pull_request_payload, push_payload, send
 from tests.conftest import TEST_IMAGE, WEBHOOK_SECRET
-from tests.support.payloads import pull_request_payload, push_payload, send
 from tingle.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("docker_client")

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from testing.payloads import push_payload, send
+from testing.processes import settings_env, stop
+from testing.servers import free_port
 from tests.e2e.test_push_to_status import build_info, step
-from tests.support.payloads import push_payload, send
-from tests.support.processes import settings_env, stop
-from tests.support.servers import free_port
 from tingle.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("docker_client")

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import redis
 
+from testing.payloads import push_payload, send
+from testing.processes import start_worker, stop
 from tests.conftest import WEBHOOK_SECRET
 from tests.e2e.test_push_to_status import build_info, log_of, step
-from tests.support.payloads import push_payload, send
-from tests.support.processes import start_worker, stop
 from tingle.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("docker_client")

@@ -15,9 +15,9 @@ from typing import Any
 import docker.errors
 import pytest
 
+from testing.registry import Registry
+from testing.servers import free_port
 from tests.conftest import TEST_IMAGE
-from tests.support.registry import Registry
-from tests.support.servers import free_port
 from tingle.errors import DeliveryError
 from tingle.executor.docker_images import build_image, line_bridge, push_image
 from tingle.executor.images import (

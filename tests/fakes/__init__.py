@@ -1,1 +1,1 @@
-"""Fakes of the services Tingle talks to: faithful to their real contracts, on real HTTP."""
+"""pytest fixtures for the fakes of testing/fakes (the fakes themselves are shared with bench/)."""

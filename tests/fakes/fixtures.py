@@ -1,4 +1,4 @@
-"""pytest fixtures for the fakes.
+"""pytest fixtures for the fakes (testing/fakes).
 
 Use them from a conftest.py: `from tests.fakes.fixtures import fake_github, fake_github_server`
 (both names, as the first depends on the second), or `pytest_plugins = ["tests.fakes.fixtures"]`
@@ -14,8 +14,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.fakes.github import FakeGitHub
-from tests.fakes.styx import FakeStyx
+from testing.fakes.github import FakeGitHub
+from testing.fakes.styx import FakeStyx
 
 STYX_TOKEN = "styx-test-token"  # the only bearer token the `styx` fixture accepts
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import jwt
 import pytest
 
+from testing.fakes.github import FakeGitHub
 from tests.fakes.fixtures import AppKeys, FakeApp
-from tests.fakes.github import FakeGitHub
 from tingle.forge.auth import GitHubApp, GitHubClients
 from tingle.forge.github import GitHubClient, GitHubError, PyGithubClient
 

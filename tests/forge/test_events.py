@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 import json
 import urllib.parse
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from testing.payloads import FIXTURES as OCTOKIT
 from tingle.forge.events import (
     BuildTrigger,
     Ignored,
@@ -20,7 +20,6 @@ from tingle.forge.events import (
 )
 from tingle.plan import EventKind
 
-OCTOKIT = Path(__file__).parent.parent / "fixtures" / "octokit"
 HEAD_SHA = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
 
 

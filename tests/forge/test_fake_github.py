@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from testing.fakes.github import FakeGitHub
 from tests.fakes.fixtures import FakeApp
-from tests.fakes.github import FakeGitHub
 
 SHA = "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
 REPO = "octo/hello"

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from testing.fakes.github import FakeGitHub
 from tests.fakes.fixtures import FakeApp
-from tests.fakes.github import FakeGitHub
 from tingle.forge.auth import GitHubApp
 from tingle.forge.comment import MARKER
 from tingle.forge.github import GitHubClient, GitHubError, PyGithubClient, describe

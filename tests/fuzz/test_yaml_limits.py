@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from testing.payloads import send
 from tests.conftest import WEBHOOK_SECRET
-from tests.support.payloads import send
 from tingle.deploy import DataInfoError, parse_data_info
 from tingle.pipeline import PipelineError, Problem, compile_plan, lint, load_templates
 from tingle.plan import BuildFacts, EventKind

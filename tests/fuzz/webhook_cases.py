@@ -14,8 +14,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from testing.payloads import pull_request_payload, push_payload
 from tests.conftest import WEBHOOK_SECRET
-from tests.support.payloads import pull_request_payload, push_payload
 from tingle.forge.events import BuildTrigger, MalformedPayload, decode_payload, parse_event
 
 SHA = "c0ffee" + "0" * 34

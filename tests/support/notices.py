@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from tests.support.waiting import wait_for
+from testing.waiting import wait_for
 from tingle.forge.factory import github_clients
 from tingle.forge.feedback import make_feedback
 from tingle.queue import connect

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import redis
 
+from testing.payloads import octokit, pull_request_payload, push_payload, send
+from testing.servers import RedisServer, serve_app
 from tests.conftest import WEBHOOK_SECRET
 from tests.support.notices import follow_notices
-from tests.support.payloads import octokit, pull_request_payload, push_payload, send
-from tests.support.servers import RedisServer, serve_app
 from tingle.settings import Settings
 
 SHA = "a" * 40

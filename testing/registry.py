@@ -6,9 +6,9 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.support.servers import free_port
+from testing.servers import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class Registry:

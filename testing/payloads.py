@@ -12,7 +12,7 @@ import httpx
 
 from tingle.forge.signature import sign
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "octokit"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "octokit"
 GITHUB = "https://github.com/"
 
 

@@ -1,7 +1,7 @@
 """A fake of Styx's workflow API (v3) on real HTTP, enforcing the contract in DESIGN.md section 4.
 
 Served by the standard library's ThreadingHTTPServer on 127.0.0.1 and a free port, not by uvicorn
-like tests/fakes/github.py: Styx puts its error messages in the HTTP reason phrase with an empty
+like testing/fakes/github: Styx puts its error messages in the HTTP reason phrase with an empty
 body, and ASGI has no way to set a reason phrase (uvicorn always sends the standard one).
 
 - `GET /api/v3/workflows/{cid}`, `GET .../{cid}/{wid}`, `GET|PATCH .../{cid}/{wid}/state`

@@ -1,0 +1,1 @@
+"""Fakes of the services Tingle talks to: faithful to their real contracts, on real HTTP."""
