@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from testing import fake_engine
 from testing.fake_engine import FakeEngine, FakeExecutor
 from tingle.errors import DeliveryError, InfrastructureError
 from tingle.executor.base import StepResult
@@ -61,7 +62,7 @@ async def test_commands_are_echoed_and_run_until_one_fails(tmp_path: Path) -> No
     [
         ("true", StepResult(0), []),
         ("false", StepResult(1), []),
-        ("cat nothing.txt", StepResult(1), ["cat: can't open 'nothing.txt': No such file or directory"]),
+        ("cat no.txt", StepResult(1), ["cat: can't open 'no.txt': No such file or directory"]),
         ("make all", StepResult(127), ["/bin/sh: 1: make: not found"]),
         ("oom", StepResult(137, out_of_memory=True), []),
     ],
@@ -212,3 +213,9 @@ async def test_a_push_that_fails_is_the_infrastructures_fault(
     assert str(failed.value) == f"docker push {tag}: {message}"
     assert failed.value.infrastructure
     assert engine.pushed == []
+
+
+def test_a_timed_out_step_answers_what_the_docker_executor_answers() -> None:
+    from tingle.executor import docker  # the module only: nothing here talks to an engine
+
+    assert fake_engine.TIMEOUT_EXIT_CODE == docker.TIMEOUT_EXIT_CODE
