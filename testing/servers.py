@@ -64,21 +64,29 @@ class RedisServer:
 
 
 @contextlib.contextmanager
-def serve_app(app: Any, port: int | None = None) -> Iterator[str]:
-    """Serve an ASGI app on 127.0.0.1 over real HTTP; yields its base URL."""
-    port = port or free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+def serve_app(app: Any, port: int | None = None, **config: Any) -> Iterator[str]:
+    """Serve an ASGI app on 127.0.0.1 over real HTTP; yields its base URL.
+
+    Without `port`, the kernel picks a free one as the socket is bound (no race with other
+    servers). `config` adds to or overrides the uvicorn.Config options (lifespan, log level...).
+    """
+    with contextlib.ExitStack() as stack:
+        sockets: list[socket.socket] | None = None
+        if port is None:
+            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind(("127.0.0.1", 0))
+            port, sockets = sock.getsockname()[1], [sock]
+        options: dict[str, Any] = {"log_config": None, "lifespan": "on", **config}
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **options))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": sockets}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 15
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            thread.join(10)
