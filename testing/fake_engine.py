@@ -130,7 +130,7 @@ class FakeExecutor:
 
     async def teardown(self) -> None:
         self.teardowns += 1
-        await asyncio.sleep(0)
+        await asyncio.sleep(self.engine.removal_seconds)
         if self.engine.refuse_removal:
             raise InfrastructureError("the fake engine refuses to remove containers")
         for container in self.made:
@@ -139,11 +139,15 @@ class FakeExecutor:
 
 class FakeEngine:
     """The Engine contract in memory. `unreachable`: every executor's setup fails;
-    `refuse_removal`: every teardown fails (the containers stay, for the janitor)."""
+    `refuse_removal`: every teardown fails (the containers stay, for the janitor);
+    `removal_seconds`: how long removing a build's containers takes (a busy engine)."""
 
-    def __init__(self, *, unreachable: bool = False, refuse_removal: bool = False) -> None:
+    def __init__(
+        self, *, unreachable: bool = False, refuse_removal: bool = False, removal_seconds: float = 0
+    ) -> None:
         self.unreachable = unreachable
         self.refuse_removal = refuse_removal
+        self.removal_seconds = removal_seconds
         self.executors: list[FakeExecutor] = []
         self.containers: list[FakeContainer] = []  # every one made, in order; removed ones too
         self.built: list[ImageBuild] = []
@@ -212,6 +216,7 @@ class FakeEngine:
 
     async def remove_build(self, build_id: str) -> int:
         self.removed_builds.append(build_id)
+        await asyncio.sleep(self.removal_seconds)
         found = self.live(build_id)
         for container in found:
             container.state = "removed"
