@@ -115,6 +115,14 @@ def validate(config: Any) -> dict[str, Any]:
         if not isinstance(config.get(key), str):
             raise Reject(400, f"Invalid payload. Missing required property '{key}'")
     stored = {key: config[key] for key in KNOWN_KEYS if key in config}
+    errors = _schedule_errors(config, stored) + _run_errors(config, stored)
+    if errors:
+        raise Reject(400, f"Invalid workflow configuration: [{', '.join(errors)}]")
+    return stored
+
+
+def _schedule_errors(config: dict[str, Any], stored: dict[str, Any]) -> list[str]:
+    """What is wrong with the id, schedule and offset; the schedule is stored normalised."""
     errors: list[str] = []
     if not config["id"]:
         errors.append("workflow id cannot be empty")
@@ -124,6 +132,13 @@ def validate(config: Any) -> dict[str, Any]:
         errors.append("invalid schedule")
     if "offset" in config and not _ISO_DURATION.match(str(config["offset"])):
         errors.append(f"invalid offset: Text cannot be parsed to a Duration: {config['offset']}")
+    return errors
+
+
+def _run_errors(config: dict[str, Any], stored: dict[str, Any]) -> list[str]:
+    """What is wrong with the running timeout (stored in seconds), service account and
+    resources; Reject for a running timeout that is no duration at all."""
+    errors: list[str] = []
     if "running_timeout" in config:
         try:
             stored["running_timeout"] = iso_seconds(str(config["running_timeout"]))
@@ -136,9 +151,7 @@ def validate(config: Any) -> dict[str, Any]:
         errors.append(f"service account is not a valid email address: {account}")
     if len(config.get("resources") or ()) > 5:
         errors.append("too many resources")
-    if errors:
-        raise Reject(400, f"Invalid workflow configuration: [{', '.join(errors)}]")
-    return stored
+    return errors
 
 
 @dataclass(frozen=True)
@@ -260,39 +273,51 @@ class FakeStyx:
 
     def _route(self, method: str, parts: list[str], body: bytes) -> tuple[int, str, Any]:
         cid = parts[0]
-        if len(parts) == 1 and method == "GET":
-            return 200, "OK", [self._payload(k) for k in sorted(self._workflows) if k[0] == cid]
-        if len(parts) == 1 and method == "POST":
-            if not body:
-                raise Reject(400, "Missing payload.")
-            try:
-                config = validate(json.loads(body))
-            except json.JSONDecodeError:
-                raise Reject(400, "Invalid payload. Not JSON") from None
-            key = (cid, config["id"])
-            self._workflows[key] = config
-            self._enabled.setdefault(key, False)  # new workflows are stored disabled
-            return 200, "OK", self._payload(key)
+        if len(parts) == 1 and method in ("GET", "POST"):
+            return self._component(method, cid, body)
         key = (cid, parts[1])
         if key not in self._workflows:
             raise Reject(404, "Workflow does not exist")
-        if len(parts) == 2 and method == "GET":
-            return 200, "OK", self._payload(key)
-        if len(parts) == 2 and method == "DELETE":
-            del self._workflows[key], self._enabled[key]
-            return 204, "No Content", None
+        if len(parts) == 2 and method in ("GET", "DELETE"):
+            return self._workflow(method, key)
         if len(parts) == 3 and parts[2] == "state" and method in ("GET", "PATCH"):
-            if method == "PATCH":
-                try:
-                    patch = json.loads(body)
-                except json.JSONDecodeError:
-                    raise Reject(400, "Invalid payload.") from None
-                if not isinstance(patch, dict) or "commit_sha" in patch or "docker_image" in patch:
-                    raise Reject(400, "Invalid payload: commit_sha and docker_image not allowed.")
-                if "enabled" in patch:
-                    self._enabled[key] = bool(patch["enabled"])
-            return 200, "OK", {"enabled": self._enabled[key]}
+            return self._state(method, key, body)
         raise Reject(405, "Method Not Allowed")
+
+    def _component(self, method: str, cid: str, body: bytes) -> tuple[int, str, Any]:
+        """`GET|POST /api/v3/workflows/{cid}`: list the component's workflows, or store one."""
+        if method == "GET":
+            return 200, "OK", [self._payload(k) for k in sorted(self._workflows) if k[0] == cid]
+        if not body:
+            raise Reject(400, "Missing payload.")
+        try:
+            config = validate(json.loads(body))
+        except json.JSONDecodeError:
+            raise Reject(400, "Invalid payload. Not JSON") from None
+        key = (cid, config["id"])
+        self._workflows[key] = config
+        self._enabled.setdefault(key, False)  # new workflows are stored disabled
+        return 200, "OK", self._payload(key)
+
+    def _workflow(self, method: str, key: tuple[str, str]) -> tuple[int, str, Any]:
+        """`GET|DELETE /api/v3/workflows/{cid}/{wid}` of a workflow that exists."""
+        if method == "GET":
+            return 200, "OK", self._payload(key)
+        del self._workflows[key], self._enabled[key]
+        return 204, "No Content", None
+
+    def _state(self, method: str, key: tuple[str, str], body: bytes) -> tuple[int, str, Any]:
+        """`GET|PATCH /api/v3/workflows/{cid}/{wid}/state` of a workflow that exists."""
+        if method == "PATCH":
+            try:
+                patch = json.loads(body)
+            except json.JSONDecodeError:
+                raise Reject(400, "Invalid payload.") from None
+            if not isinstance(patch, dict) or "commit_sha" in patch or "docker_image" in patch:
+                raise Reject(400, "Invalid payload: commit_sha and docker_image not allowed.")
+            if "enabled" in patch:
+                self._enabled[key] = bool(patch["enabled"])
+        return 200, "OK", {"enabled": self._enabled[key]}
 
     def _payload(self, key: tuple[str, str]) -> dict[str, Any]:
         return {
