@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tingle.settings import Settings
 
@@ -49,7 +50,7 @@ def start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> int:
+def stop(process: subprocess.Popen[Any], timeout: float = 30) -> int:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:

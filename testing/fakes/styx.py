@@ -198,8 +198,7 @@ class FakeStyx:
     def base_url(self) -> str:
         if self._server is None:
             raise RuntimeError("the fake Styx is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_port}"  # bound in start()
 
     # --- test controls and inspection ----------------------------------------------------------
 

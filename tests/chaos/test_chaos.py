@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -154,7 +154,10 @@ def test_chaos(
     assert all(state in ("success", "error") for state in states), states
     for n, record in zip(range(BUILDS), records, strict=True):
         if record["state"] == "success":
-            entries = client.xrange(f"tingle:log:{record['id']}:0")
+            entries = cast(
+                list[tuple[bytes, dict[bytes, bytes]]],
+                client.xrange(f"tingle:log:{record['id']}:0"),
+            )
             text = "\n".join(fields[b"t"].decode() for _, fields in entries)
             assert text.splitlines().count(f"built {n}") == 1  # the last attempt's log only
     wait_statuses_terminal(fake_github, commits, timeout=60)
@@ -170,7 +173,7 @@ def wait_all_terminal(settings: Settings, build_ids: list[str], timeout: float) 
     while True:
         try:
             client = redis.Redis.from_url(settings.redis_url)
-            raws = client.mget([f"tingle:build:{b}" for b in build_ids])
+            raws = cast(list[bytes | None], client.mget([f"tingle:build:{b}" for b in build_ids]))
             records = [json.loads(raw) for raw in raws if raw is not None]
         except redis.ConnectionError:
             records = []

@@ -158,7 +158,7 @@ async def test_a_new_workflow_that_cannot_be_enabled_fails_the_deploy(
     styx: FakeStyx, client: StyxClient
 ) -> None:
     styx.fail_next(500, "Failed to update the state.", method="PATCH")
-    with pytest.raises(match=r"^Styx: 500 Failed to update the state\.$") as caught:
+    with pytest.raises(DeliveryError, match=r"^Styx: 500 Failed to update the state\.$") as caught:
         await deploy(client, INFO, RELEASE, log=Log())
     assert caught.value.infrastructure
 
@@ -167,11 +167,11 @@ async def test_a_wrong_token_and_an_unreachable_styx_are_infrastructure_errors(
     styx: FakeStyx,
 ) -> None:
     async with StyxClient(styx.base_url, StaticToken("wrong")) as wrong:
-        with pytest.raises(match=r"^Styx: 401 Unauthorized: invalid token$") as one:
+        with pytest.raises(DeliveryError, match=r"^Styx: 401 Unauthorized: invalid token$") as one:
             await deploy(wrong, INFO, RELEASE, log=Log())
     assert one.value.infrastructure
     async with StyxClient("http://127.0.0.1:9", StaticToken(TOKEN), timeout=2) as nowhere:
-        with pytest.raises(match=r"^Styx: GET http://127\.0\.0\.1:9/api") as two:
+        with pytest.raises(DeliveryError, match=r"^Styx: GET http://127\.0\.0\.1:9/api") as two:
             await deploy(nowhere, INFO, RELEASE, log=Log())
     assert two.value.infrastructure
 

@@ -7,7 +7,7 @@ import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -55,9 +55,8 @@ def call(settings: Settings, action: Any, *args: Any) -> Any:
 
 
 def record(settings: Settings, build_id: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        redis.Redis.from_url(settings.redis_url).get(f"tingle:build:{build_id}")
-    )
+    raw = redis.Redis.from_url(settings.redis_url).get(f"tingle:build:{build_id}")
+    data: dict[str, Any] = json.loads(cast(bytes, raw))
     return data
 
 

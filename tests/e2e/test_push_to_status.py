@@ -4,7 +4,7 @@ and commit statuses at the GitHub fake."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -26,14 +26,16 @@ def step(name: str, *commands: str, image: str = TEST_IMAGE) -> str:
 
 
 def record(settings: Settings, build_id: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        redis.Redis.from_url(settings.redis_url).get(f"tingle:build:{build_id}")
-    )
+    raw = redis.Redis.from_url(settings.redis_url).get(f"tingle:build:{build_id}")
+    data: dict[str, Any] = json.loads(cast(bytes, raw))
     return data
 
 
 def log_of(settings: Settings, build_id: str, step_index: int) -> str:
-    entries = redis.Redis.from_url(settings.redis_url).xrange(f"tingle:log:{build_id}:{step_index}")
+    client = redis.Redis.from_url(settings.redis_url)
+    entries = cast(
+        list[tuple[bytes, dict[bytes, bytes]]], client.xrange(f"tingle:log:{build_id}:{step_index}")
+    )
     return "\n".join(fields[b"t"].decode() for _, fields in entries)
 
 

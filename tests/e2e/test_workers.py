@@ -6,7 +6,7 @@ import dataclasses
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -63,7 +63,8 @@ def wait_terminal(settings: Settings, build_ids: list[str], timeout: float) -> l
     client = redis.Redis.from_url(settings.redis_url)
     deadline = time.monotonic() + timeout
     while True:
-        records = [json.loads(client.get(f"tingle:build:{b}") or "{}") for b in build_ids]
+        raws = [cast(bytes | None, client.get(f"tingle:build:{b}")) for b in build_ids]
+        records = [json.loads(raw or "{}") for raw in raws]
         if all(r.get("state") not in (None, "queued", "running") for r in records):
             return records
         if time.monotonic() > deadline:

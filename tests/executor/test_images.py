@@ -162,7 +162,7 @@ def test_a_failing_build_raises_with_the_engine_s_message(
     ],
 )
 def test_paths_are_checked_before_the_engine_is_asked(
-    docker_client: Any, workspace: Path, options: dict[str, str], message: str
+    docker_client: Any, workspace: Path, options: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(DeliveryError, match=f"^{message}$"):
         build_image(docker_client, workspace, ["x:y"], on_line=lambda line: None, **options)

@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]  # no stubs in the dev extras
 import pytest
 import yaml
 

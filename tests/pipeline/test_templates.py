@@ -41,7 +41,7 @@ def test_agents_are_read_from_folders_with_a_dockerfile(tmp_path: Path) -> None:
         (tmp_path / "agents" / name).mkdir(parents=True)
         (tmp_path / "agents" / name / "Dockerfile").write_text("FROM scratch\n")
     (tmp_path / "agents" / "notes").mkdir()
-    assert load_templates(tmp_path / "templates").agents == {"python", "sbt"}
+    assert load_templates(tmp_path / "templates").agents == frozenset({"python", "sbt"})
 
 
 BROKEN = """\

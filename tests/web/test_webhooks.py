@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -19,13 +19,11 @@ SHA = "a" * 40
 
 
 def queued_jobs(settings: Settings) -> int:
-    count: int = redis.Redis.from_url(settings.redis_url).zcard(settings.queue_name)
-    return count
+    return cast(int, redis.Redis.from_url(settings.redis_url).zcard(settings.queue_name))
 
 
 def stored_builds(settings: Settings) -> int:
-    count: int = redis.Redis.from_url(settings.redis_url).zcard("tingle:builds")
-    return count
+    return cast(int, redis.Redis.from_url(settings.redis_url).zcard("tingle:builds"))
 
 
 def test_push_is_queued_with_a_build_record(web: str, settings: Settings) -> None:
@@ -34,9 +32,8 @@ def test_push_is_queued_with_a_build_record(web: str, settings: Settings) -> Non
     body = response.json()
     assert body["result"] == "queued"
     assert body["url"] == f"http://tingle.test/builds/{body['build_id']}"
-    record = json.loads(
-        redis.Redis.from_url(settings.redis_url).get(f"tingle:build:{body['build_id']}")
-    )
+    raw = redis.Redis.from_url(settings.redis_url).get(f"tingle:build:{body['build_id']}")
+    record = json.loads(cast(bytes, raw))
     assert (record["repo"], record["sha"], record["ref"], record["event"], record["state"]) == (
         "octo/app",
         SHA,
@@ -68,7 +65,8 @@ def test_a_worker_posts_the_pending_status_the_web_app_tells_it_about(
 def test_pull_request_is_queued_from_its_head(web: str, settings: Settings) -> None:
     payload = pull_request_payload("octo/app", SHA, number=12, head="fork/app")
     build_id = send(web, "pull_request", payload, secret=WEBHOOK_SECRET).json()["build_id"]
-    record = json.loads(redis.Redis.from_url(settings.redis_url).get(f"tingle:build:{build_id}"))
+    raw = redis.Redis.from_url(settings.redis_url).get(f"tingle:build:{build_id}")
+    record = json.loads(cast(bytes, raw))
     assert record["pr_number"] == 12
     assert record["is_fork"] is True
     assert record["clone_url"] == "https://github.com/fork/app.git"
