@@ -98,7 +98,7 @@ async def test_a_step_is_killed_at_its_deadline_keeping_what_it_printed(tmp_path
         run_step("echo going", "sleep 30", timeout=1), {}, out
     )
 
-    assert 1 <= loop.time() - started < 2
+    assert 1 <= loop.time() - started < 5  # at the deadline, not after the 30s sleep
     assert result == StepResult(exit_code=124, timed_out=True)
     assert out.lines == ["+ echo going", "going", "+ sleep 30"]
     assert engine.containers[0].state == "exited"
