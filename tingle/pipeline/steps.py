@@ -123,12 +123,7 @@ def _read_field(key: str, node: Node, path: str, report: Report) -> object | Non
     if key == "scheduler":
         return f.one_of(node, SCHEDULERS, path, report)
     if key in ("commands", "tags", "secrets"):
-        items = f.string_list(node, path, report)
-        if items is not None and not items:
-            report.add(node.mark, path, "must not be empty")
-        if key == "commands" and items:
-            _check_commands(node, items, path, report)
-        return items
+        return _read_list(key, node, path, report)
     if key in ("env", "build_args"):
         return f.string_map(node, path, report)
     if key == "timeout":
@@ -140,6 +135,15 @@ def _read_field(key: str, node: Node, path: str, report: Report) -> object | Non
             return node.value
         report.add(node.mark, path, f"expected a boolean, got {f.describe(node)}")
     return None
+
+
+def _read_list(key: str, node: Node, path: str, report: Report) -> tuple[str, ...] | None:
+    items = f.string_list(node, path, report)
+    if items is not None and not items:
+        report.add(node.mark, path, "must not be empty")
+    if key == "commands" and items:
+        _check_commands(node, items, path, report)
+    return items
 
 
 def _nonempty(value: str | None, node: Node, path: str, report: Report) -> str | None:

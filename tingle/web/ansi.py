@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from html import escape
+from typing import Any
 
 _CSI = re.compile(r"\x1b\[([0-9;:?]*)([@-~])")
 _OTHER_ESCAPES = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
@@ -88,6 +89,20 @@ def _overwrite(line: str) -> str:
     return parts[-1] if parts else ""
 
 
+# SGR codes that set or clear attributes of the style, whatever came before.
+_ATTRIBUTES: dict[int, dict[str, Any]] = {
+    1: {"bold": True},
+    2: {"dim": True},
+    3: {"italic": True},
+    4: {"underline": True},
+    22: {"bold": False, "dim": False},
+    23: {"italic": False},
+    24: {"underline": False},
+    39: {"fg": None},
+    49: {"bg": None},
+}
+
+
 def apply_sgr(style: Style, params: str) -> Style:
     """The style after one SGR sequence (`params` as in ESC [ params m)."""
     codes = [int(p) if p.isdigit() else 0 for p in params.replace(":", ";").split(";")]
@@ -95,35 +110,25 @@ def apply_sgr(style: Style, params: str) -> Style:
     while i < len(codes):
         code = codes[i]
         i += 1
-        if code == 0:
-            style = _PLAIN
-        elif code == 1:
-            style = replace(style, bold=True)
-        elif code == 2:
-            style = replace(style, dim=True)
-        elif code == 3:
-            style = replace(style, italic=True)
-        elif code == 4:
-            style = replace(style, underline=True)
-        elif code == 22:
-            style = replace(style, bold=False, dim=False)
-        elif code == 23:
-            style = replace(style, italic=False)
-        elif code == 24:
-            style = replace(style, underline=False)
-        elif 30 <= code <= 37 or 90 <= code <= 97:
-            style = replace(style, fg=f"c{code - 30 if code < 90 else code - 82}")
-        elif 40 <= code <= 47 or 100 <= code <= 107:
-            style = replace(style, bg=f"c{code - 40 if code < 100 else code - 92}")
-        elif code == 39:
-            style = replace(style, fg=None)
-        elif code == 49:
-            style = replace(style, bg=None)
-        elif code in (38, 48):
+        if code in (38, 48):  # an extended colour: its arguments follow
             colour, used = _extended(codes[i:])
             i += used
             style = replace(style, fg=colour) if code == 38 else replace(style, bg=colour)
+        else:
+            style = _apply_code(style, code)
     return style
+
+
+def _apply_code(style: Style, code: int) -> Style:
+    if code == 0:
+        return _PLAIN
+    if code in _ATTRIBUTES:
+        return replace(style, **_ATTRIBUTES[code])
+    if 30 <= code <= 37 or 90 <= code <= 97:
+        return replace(style, fg=f"c{code - 30 if code < 90 else code - 82}")
+    if 40 <= code <= 47 or 100 <= code <= 107:
+        return replace(style, bg=f"c{code - 40 if code < 100 else code - 92}")
+    return style  # not one we show
 
 
 def _extended(args: list[int]) -> tuple[str | None, int]:
