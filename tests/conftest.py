@@ -114,3 +114,12 @@ async def worker_context(settings: Settings, docker_client: Any) -> AsyncIterato
     await context.cleanups.drain(30)
     await context.feedback.publisher.drain()
     await pool.aclose()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the Docker engine (the `docker_client` fixture, directly or through
+    another fixture) is marked `docker`: `pytest -m "not docker"` runs the rest on a machine
+    without an engine. CI runs both."""
+    for item in items:
+        if "docker_client" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.docker)
