@@ -2,8 +2,9 @@
 
 Unlike a Plan (what should run), a Build is what happened: it changes as the build runs and is
 written by exactly one worker at a time. Its state changes only through the methods below
-(`start`, `run`, `finish`, `cancel`, `hand_back`, `approve`, `restarted`), whoever calls them:
-the runner, the build job, the janitor, or a person through the web app.
+(`hold`, `approve`, `start`, `run`, `finish`, `cancel`, `hand_back`, `restarted`; a step's
+`begin`, `end`, `fail`), whoever calls them: the runner, the build job, the janitor, or a person
+through the web app.
 
     held ──approve──► queued ──start, run──► running ──finish──► success | failure | error | skipped
       └──────cancel──────┴─────────────cancel──────┘ └─hand_back─► queued (a worker stopped)
@@ -60,6 +61,18 @@ class StepRecord:
         if self.started_at is None or self.finished_at is None:
             return None
         return self.finished_at - self.started_at
+
+    def begin(self) -> None:
+        self.state, self.started_at = StepState.RUNNING, time.time()
+
+    def end(self, exit_code: int, ok: bool) -> None:
+        """The step ran to its end: `ok` (exit 0, in time, in memory) or not."""
+        self.exit_code, self.finished_at = exit_code, time.time()
+        self.state = StepState.SUCCESS if ok else StepState.FAILURE
+
+    def fail(self, error: str) -> None:
+        """The infrastructure failed the step (`error`, already masked)."""
+        self.state, self.finished_at, self.error = StepState.ERROR, time.time(), error
 
 
 @dataclass
@@ -125,6 +138,10 @@ class Build:
         raise KeyError(name)
 
     # --- lifecycle -------------------------------------------------------------------------
+
+    def hold(self) -> None:
+        """Wait for a person's approval before any worker takes it (a fork's pull request)."""
+        self.state = BuildState.HELD
 
     def start(self, worker: str) -> None:
         """`worker` takes the build: one more attempt."""

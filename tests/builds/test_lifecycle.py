@@ -133,3 +133,34 @@ def test_restarted_is_a_new_build_of_the_same_commit_with_nothing_of_the_old_run
 )  # fmt: skip
 def test_which_states_are_terminal(state: BuildState, terminal: bool) -> None:
     assert state.terminal is terminal
+
+
+def test_hold_keeps_a_build_from_any_worker_until_approved() -> None:
+    build = a_build()
+    build.hold()
+    assert build.state is BuildState.HELD and not build.state.terminal
+    assert build.approve("octocat") and build.state is BuildState.QUEUED
+
+
+def test_a_step_begins_then_ends_by_its_result() -> None:
+    passed, failed = StepRecord("test"), StepRecord("lint")
+    for record in (passed, failed):
+        record.begin()
+        assert record.state is StepState.RUNNING and record.started_at is not None
+    passed.end(0, ok=True)
+    failed.end(0, ok=False)  # exit 0 but killed at its deadline or out of memory
+    assert (passed.state, passed.exit_code) == (StepState.SUCCESS, 0)
+    assert (failed.state, failed.exit_code) == (StepState.FAILURE, 0)
+    assert passed.duration is not None and passed.duration >= 0
+
+
+def test_a_step_the_infrastructure_failed_records_why() -> None:
+    record = StepRecord("push")
+    record.begin()
+    record.fail("registry unreachable")
+    assert (record.state, record.error, record.exit_code) == (
+        StepState.ERROR,
+        "registry unreachable",
+        None,
+    )
+    assert record.finished_at is not None

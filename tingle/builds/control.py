@@ -38,7 +38,7 @@ async def queue_build(
     Returns the admission and the older builds of its branch or pull request it supersedes (to
     cancel with `supersede`, off the webhook's path)."""
     if build.is_fork and services.settings.hold_forks:
-        build.state = BuildState.HELD  # nothing runs a stranger's code until someone approves
+        build.hold()  # nothing runs a stranger's code until someone approves
     admission = await services.admitter.admit(build, delivery_id)
     supersedes = admission.created and services.settings.supersedes(build.repo)
     return admission, admission.older if supersedes else []

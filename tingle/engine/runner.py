@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from tingle.build import Build, BuildState, StepRecord, StepState
+from tingle.build import Build, BuildState, StepRecord
 from tingle.engine.checkout import CheckoutError, checkout
 from tingle.engine.cleanups import Cleanups
 from tingle.engine.delivery import DeliverySteps
@@ -162,7 +161,7 @@ class BuildRunner:
 
     async def _run_step(self, build: Build, index: int, step: Step, workspace: Path) -> StepResult:
         record = build.steps[index]
-        record.state, record.started_at = StepState.RUNNING, time.time()
+        record.begin()
         await self._events.changed(build)
         env = step_environment(build, self._build_url, step)
         try:
@@ -170,13 +169,11 @@ class BuildRunner:
         except StepFailed as exc:
             result = StepResult(exit_code=1, message=str(exc))
         except InfrastructureError as exc:
-            record.state, record.finished_at = StepState.ERROR, time.time()
-            record.error = self._steps.masker.mask_text(str(exc))
+            record.fail(self._steps.masker.mask_text(str(exc)))
             raise
         finally:
             record.log_truncated = self._steps.log_truncated
-        record.exit_code, record.finished_at = result.exit_code, time.time()
-        record.state = StepState.SUCCESS if result.ok else StepState.FAILURE
+        record.end(result.exit_code, result.ok)
         await self._events.changed(build)
         return result
 
