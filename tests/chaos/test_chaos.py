@@ -26,7 +26,10 @@ from testing.servers import RedisServer, serve_app
 from tests.conftest import TEST_IMAGE, WEBHOOK_SECRET
 from tingle.settings import Settings
 
-pytestmark = pytest.mark.usefixtures("docker_client")
+pytestmark = [
+    pytest.mark.usefixtures("docker_client"),
+    pytest.mark.timeout(600),  # its own deadlines add up to 420 s; it usually takes 2-3 minutes
+]
 
 BUILDS = 50
 WORKERS = 3

@@ -68,6 +68,8 @@ def test_up_prints_its_webhook_and_builds_a_push(
         fake_github.wait_for_status("octo/app", sha, "tingle", "success")
     finally:
         code = stop(process)
+        if process.stdout is not None:
+            process.stdout.close()
     assert code == 0  # SIGTERM stops the worker, then the web app, cleanly
 
 

@@ -8,6 +8,8 @@ import dataclasses
 import time
 from typing import Any
 
+from arq.connections import ArqRedis
+
 from tingle.forge.factory import github_clients
 from tingle.forge.reporter import FeedbackPublisher, Target
 from tingle.forge.statuses import CommitStatus
@@ -23,8 +25,7 @@ def statuses(*contexts: str) -> list[CommitStatus]:
     return [CommitStatus("pending", "Build #7 queued", "http://t/builds/7", c) for c in contexts]
 
 
-def worker_publisher(settings: Settings) -> FeedbackPublisher:
-    pool = connect(settings.redis_url)
+def worker_publisher(pool: ArqRedis, settings: Settings) -> FeedbackPublisher:
     return FeedbackPublisher(pool, github_clients(settings), budget=write_budget(pool, settings))
 
 
@@ -34,10 +35,11 @@ def test_without_clients_feedback_waits_and_only_the_latest_value_is_posted(
     success = CommitStatus("success", "Build #7 passed", "http://t/builds/7", "tingle")
 
     async def scenario() -> int:
-        waiting = FeedbackPublisher(connect(settings.redis_url), None)  # no credentials
-        await waiting.publish_statuses(TARGET, statuses("tingle"))
-        await waiting.publish_statuses(TARGET, [success])
-        return await worker_publisher(settings).sweep()  # what a worker's janitor does
+        async with connect(settings.redis_url) as pool, connect(settings.redis_url) as workers:
+            waiting = FeedbackPublisher(pool, None)  # no credentials
+            await waiting.publish_statuses(TARGET, statuses("tingle"))
+            await waiting.publish_statuses(TARGET, [success])
+            return await worker_publisher(workers, settings).sweep()  # a worker's janitor does
 
     assert asyncio.run(scenario()) == 1
     assert [(s["state"], s["description"]) for s in fake_github.statuses("octo/app", SHA)] == [
@@ -50,9 +52,11 @@ def test_writes_wait_for_the_shared_budget(settings: Settings, fake_github: Any)
 
     async def scenario() -> float:
         started = time.monotonic()
-        publisher = worker_publisher(spaced)
-        await publisher.publish_statuses(TARGET, statuses("tingle", "tingle/test", "tingle/deploy"))
-        await publisher.drain()
+        async with connect(spaced.redis_url) as pool:
+            publisher = worker_publisher(pool, spaced)
+            contexts = statuses("tingle", "tingle/test", "tingle/deploy")
+            await publisher.publish_statuses(TARGET, contexts)
+            await publisher.drain()
         return time.monotonic() - started
 
     took = asyncio.run(scenario())
@@ -66,11 +70,12 @@ def test_statuses_of_an_older_version_of_the_build_never_replace_newer_ones(
     running = CommitStatus("pending", "Build #7 running", "http://t/builds/7", "tingle")
 
     async def scenario() -> int:
-        waiting = FeedbackPublisher(connect(settings.redis_url), None)
-        await waiting.publish_statuses(TARGET, [running], version=3)  # the worker running it
-        await waiting.publish_statuses(TARGET, statuses("tingle"), version=2)  # a late "queued"
-        await waiting.publish_statuses(TARGET, statuses("tingle/test"), version=2)  # new context
-        return await worker_publisher(settings).sweep()
+        async with connect(settings.redis_url) as pool, connect(settings.redis_url) as workers:
+            waiting = FeedbackPublisher(pool, None)
+            await waiting.publish_statuses(TARGET, [running], version=3)  # the worker running it
+            await waiting.publish_statuses(TARGET, statuses("tingle"), version=2)  # late "queued"
+            await waiting.publish_statuses(TARGET, statuses("tingle/test"), version=2)  # new one
+            return await worker_publisher(workers, settings).sweep()
 
     assert asyncio.run(scenario()) == 2
     posted = {s["context"]: s["description"] for s in fake_github.statuses("octo/app", SHA)}
