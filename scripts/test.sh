@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up a fresh machine (scripts/setup.sh) and runs every check: ruff, mypy, then the tests on a
-# real Redis and a real Docker engine.
+# Sets up a fresh machine (scripts/setup.sh) and runs every check: ruff (lint, complexity, format),
+# mypy (strict, over tingle, tests, bench and testing: pyproject's [tool.mypy]), then the tests on a
+# real Redis and a real Docker engine (pytest: warnings are errors, a timeout per test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
