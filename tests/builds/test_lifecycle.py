@@ -138,8 +138,10 @@ def test_which_states_are_terminal(state: BuildState, terminal: bool) -> None:
 def test_hold_keeps_a_build_from_any_worker_until_approved() -> None:
     build = a_build()
     build.hold()
-    assert build.state is BuildState.HELD and not build.state.terminal
-    assert build.approve("octocat") and build.state is BuildState.QUEUED
+    held = build.state
+    assert held is BuildState.HELD and not held.terminal
+    assert build.approve("octocat")
+    assert build.state is BuildState.QUEUED
 
 
 def test_a_step_begins_then_ends_by_its_result() -> None:
