@@ -99,11 +99,16 @@ async def approve_build(services: Services, build_id: str, who: str = "a maintai
 
 
 async def restart_build(services: Services, build_id: str) -> str:
-    """Queue the same commit again as a new build; returns the new build's id."""
+    """Queue the same commit again as a new build; returns the new build's id.
+
+    The new build is admitted as a webhook's is (`queue_build`), so a fork's pull request is held
+    again for approval. A held original ends: the new build takes its place."""
     old = await services.store.get(build_id)
     if old is None:
         raise KeyError(build_id)
     new = old.restarted()
-    await services.admitter.admit(new, delivery_id=None)  # restarting supersedes nothing
-    log.info("build restarted", build_id=new.id, restarted=build_id)
+    await queue_build(services, new, delivery_id=None)  # restarting supersedes nothing
+    if old.state is BuildState.HELD:
+        await cancel_build(services, old.id, f"restarted as #{new.id}")
+    log.info("build restarted", build_id=new.id, restarted=build_id, held=new.state.value)
     return new.id
