@@ -31,12 +31,14 @@ def new_build(**changes: Any) -> Build:
     return dataclasses.replace(build, **changes)
 
 
-def admit(redis_url: str, build: Build, delivery_id: str | None) -> tuple[Admission, Build | None]:
+def admit(
+    redis_url: str, build: Build, delivery_id: str | None, event_key: str | None = None
+) -> tuple[Admission, Build | None]:
     async def run() -> tuple[Admission, Build | None]:
         pool = connect(redis_url)
         store = BuildStore(pool)
         try:
-            admission = await Admitter(store, pool, QUEUE).admit(build, delivery_id)
+            admission = await Admitter(store, pool, QUEUE).admit(build, delivery_id, event_key)
             return admission, await store.get(admission.build_id)
         finally:
             await pool.aclose()
@@ -98,3 +100,18 @@ def test_without_a_delivery_every_admission_is_a_new_build(redis_url: str) -> No
     second, _ = admit(redis_url, new_build(), None)
     assert (first.build_id, second.build_id) == ("1", "2")
     assert first.created and second.created
+
+
+def test_the_same_event_under_a_new_delivery_is_a_duplicate_of_the_first_build(
+    redis_url: str,
+) -> None:
+    admit(redis_url, new_build(), "delivery-1", "event-a")
+    replay = new_build()
+    admission, _ = admit(redis_url, replay, "delivery-2", "event-a")
+    assert admission == Admission("1", created=False, older=[]) and replay.id == ""
+    client = redis.Redis.from_url(redis_url)
+    assert client.get("tingle:build-seq") == b"1" and client.zcard(QUEUE) == 1
+    assert client.get("tingle:delivery:delivery-2") == b"1"  # its redelivery answers the same
+    ttl = cast(int, client.ttl("tingle:event:event-a"))
+    assert 3 * 24 * 3600 - 60 < ttl <= 3 * 24 * 3600 + 3600  # about GitHub's redelivery window
+    assert admit(redis_url, new_build(), "delivery-3", "event-b")[0].created

@@ -6,6 +6,9 @@ Keys (all under the configured prefix, `tingle` by default):
 - `repo:{repo}:builds`    the same, per repository; `repos` holds repositories by last build time
 - `delivery:{delivery}`   the build id made for a GitHub delivery (kept 7 days: GitHub lets a
                           delivery be redelivered for about 3); set by tingle.builds.admission
+- `event:{key}`           the build id made for one event (tingle.builds.replays: repository, event,
+                          ref, sha, action...), kept about GitHub's 3-day redelivery window: a
+                          replay under a new delivery id builds nothing
 - `log:{id}:{step}`       a Redis stream per step; each entry holds consecutive lines
 - `cancel:{id}`           set when someone asked to cancel a build, with the reason
 - `lane:{repo}:{lane}`    recent builds of one branch or pull request, which newer ones supersede
@@ -23,6 +26,7 @@ from redis.exceptions import ResponseError
 from tingle.build import Build
 
 DELIVERY_TTL_SECONDS = 7 * 24 * 3600
+EVENT_TTL_SECONDS = 3 * 24 * 3600 + 3600  # GitHub's redelivery window (about 3 days), and an hour
 LANE_LENGTH = 50  # how many recent builds of a branch or pull request can still be superseded
 
 

@@ -6,6 +6,12 @@ build is held), adds it to its lane and tells the workers to publish its `pendin
 (tingle.builds.notices). A webhook thus costs the web app one Redis round trip, and a build can
 never exist without its job, nor a claimed delivery without its build.
 
+A replay is refused the same way: besides the delivery id, a webhook's build is keyed by what it
+builds (`event_key`: repository, event, ref, sha, action...). A second delivery of the same event
+(the same signed body re-sent under a new `X-GitHub-Delivery`, or two hooks delivering one push)
+answers the first build's id and builds nothing; the key lives `EVENT_TTL_SECONDS`, about GitHub's
+3-day redelivery window. Both checks are in the one script: still one round trip.
+
 The record is written before its id exists: Python sends it without `id`, and the script puts
 `{"id": "<id>", ` in front. The arq job carries no arguments: `run_build` reads the build id
 from its job id (`build:<id>`), so the job's bytes need no id either.
@@ -24,19 +30,34 @@ from arq.utils import timestamp_ms
 from tingle.build import Build, BuildState
 from tingle.builds.notices import NOTICES_KEPT, notices_key
 from tingle.queue import JOB_ID_PREFIX, RUN_BUILD
-from tingle.store import DELIVERY_TTL_SECONDS, LANE_LENGTH, BuildStore, as_text
+from tingle.store import (
+    DELIVERY_TTL_SECONDS,
+    EVENT_TTL_SECONDS,
+    LANE_LENGTH,
+    BuildStore,
+    as_text,
+)
 
-# KEYS: delivery (or ""), build-seq, builds, repo builds, repos, active, lane, queue, notices
+# KEYS: delivery (or ""), build-seq, builds, repo builds, repos, active, lane, queue, notices,
+#       event (or "")
 # ARGV: delivery ttl, record without id, created_at, repo, job bytes (or ""), job ttl ms,
 #       queue score ms, lane length, build key prefix, arq job key prefix, job id prefix,
-#       notices kept
+#       notices kept, event ttl
 _ADMIT = """
 if KEYS[1] ~= '' then
   local existing = redis.call('GET', KEYS[1])
   if existing then return {existing, 0} end
 end
+if KEYS[10] ~= '' then
+  local same = redis.call('GET', KEYS[10])
+  if same then
+    if KEYS[1] ~= '' then redis.call('SET', KEYS[1], same, 'EX', ARGV[1]) end
+    return {same, 0}
+  end
+end
 local id = tostring(redis.call('INCR', KEYS[2]))
 if KEYS[1] ~= '' then redis.call('SET', KEYS[1], id, 'EX', ARGV[1]) end
+if KEYS[10] ~= '' then redis.call('SET', KEYS[10], id, 'EX', ARGV[13]) end
 redis.call('SET', ARGV[9] .. id, '{"id": "' .. id .. '", ' .. string.sub(ARGV[2], 2))
 redis.call('ZADD', KEYS[3], ARGV[3], id)
 redis.call('ZADD', KEYS[4], ARGV[3], id)
@@ -63,7 +84,7 @@ return {id, 1, older}
 @dataclass(frozen=True)
 class Admission:
     build_id: str
-    created: bool  # False: the delivery was admitted before (a redelivery)
+    created: bool  # False: the delivery, or the same event, was admitted before (a replay)
     older: list[str]  # the lane's unfinished builds older than this one, newest first
 
 
@@ -74,9 +95,12 @@ class Admitter:
         self._queue_name = queue_name
         self._script = queue.register_script(_ADMIT)
 
-    async def admit(self, build: Build, delivery_id: str | None) -> Admission:
-        """Store and queue `build` under a new id (set on `build`), unless `delivery_id` was
-        admitted already: then `build` is left alone and the earlier build's id is returned."""
+    async def admit(
+        self, build: Build, delivery_id: str | None, event_key: str | None = None
+    ) -> Admission:
+        """Store and queue `build` under a new id (set on `build`), unless `delivery_id` or
+        `event_key` (tingle.builds.replays) was admitted already: then `build` is left alone and
+        the earlier build's id is returned."""
         build.version += 1  # as a save does
         record = build.to_dict()
         del record["id"]
@@ -98,6 +122,7 @@ class Admitter:
                 self._store.lane_key(build),
                 self._queue_name,
                 notices_key(self._store.prefix),
+                key("event", event_key) if event_key else "",
             ],
             args=[
                 DELIVERY_TTL_SECONDS,
@@ -112,6 +137,7 @@ class Admitter:
                 job_key_prefix,
                 JOB_ID_PREFIX,
                 NOTICES_KEPT,
+                EVENT_TTL_SECONDS,
             ],
         )
         build_id, created = as_text(answer[0]), bool(answer[1])

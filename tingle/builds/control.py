@@ -32,14 +32,15 @@ class Services(Protocol):
 
 
 async def queue_build(
-    services: Services, build: Build, delivery_id: str | None
+    services: Services, build: Build, delivery_id: str | None, event_key: str | None = None
 ) -> tuple[Admission, list[str]]:
-    """Store and enqueue a new build (its id is set here), unless the delivery made one already.
-    Returns the admission and the older builds of its branch or pull request it supersedes (to
-    cancel with `supersede`, off the webhook's path)."""
+    """Store and enqueue a new build (its id is set here), unless the delivery (or the same
+    event, `event_key`: tingle.builds.replays) made one already. Returns the admission and the
+    older builds of its branch or pull request it supersedes (to cancel with `supersede`, off the
+    webhook's path)."""
     if build.is_fork and services.settings.hold_forks:
         build.hold()  # nothing runs a stranger's code until someone approves
-    admission = await services.admitter.admit(build, delivery_id)
+    admission = await services.admitter.admit(build, delivery_id, event_key)
     supersedes = admission.created and services.settings.supersedes(build.repo)
     return admission, admission.older if supersedes else []
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from tingle.build import Build, BuildState
 from tingle.builds.control import Services, queue_build
+from tingle.builds.replays import event_key
 from tingle.forge.events import BuildTrigger
 from tingle.queue import enqueue_build
 
@@ -15,15 +16,16 @@ from tingle.queue import enqueue_build
 class Accepted:
     build: Build  # the new build; for a redelivery, the record that was not admitted
     build_id: str  # the build the delivery made, now or the first time
-    created: bool  # False: a redelivery
+    created: bool  # False: a redelivery, or a replay of the same event
     supersedes: list[str]  # older builds of its lane to cancel (`control.supersede`)
 
 
 async def accept_trigger(services: Services, trigger: BuildTrigger, delivery_id: str) -> Accepted:
-    """Admit the build `trigger` asks for, once per delivery. A redelivery admits nothing, but
-    makes sure its build, if still queued, has its job (arq makes at most one per build)."""
+    """Admit the build `trigger` asks for, once per delivery and once per event (a replay under
+    a new delivery id is a duplicate too). A redelivery admits nothing, but makes sure its build,
+    if still queued, has its job (arq makes at most one per build)."""
     build = new_build(trigger, delivery_id)
-    admission, superseded = await queue_build(services, build, delivery_id)
+    admission, superseded = await queue_build(services, build, delivery_id, event_key(trigger))
     if not admission.created:
         earlier = await services.store.get(admission.build_id)
         if earlier is not None and earlier.state is BuildState.QUEUED:
