@@ -42,7 +42,7 @@ facts:
 
 
 def stored(styx: FakeStyx, workflow_id: str) -> dict[str, Any]:
-    config = styx.workflow("daily-reports", workflow_id)
+    config = styx.workflow("acme--daily-reports", workflow_id)
     assert config is not None, f"{workflow_id} is not stored"
     return config
 
@@ -60,7 +60,7 @@ async def test_first_deploy_creates_and_enables_each_workflow(
 ) -> None:
     log = Log()
     summary = await deploy(client, INFO, RELEASE, log=log)
-    base = "/api/v3/workflows/daily-reports"
+    base = "/api/v3/workflows/acme--daily-reports"
     assert styx.calls() == [
         f"GET {base}",
         f"POST {base}",
@@ -69,7 +69,7 @@ async def test_first_deploy_creates_and_enables_each_workflow(
         f"PATCH {base}/hourly-sync/state",
     ]
     assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in styx.requests)
-    assert styx.workflow("daily-reports", "daily-report") == {
+    assert styx.workflow("acme--daily-reports", "daily-report") == {
         "id": "daily-report",
         "schedule": "days",
         "docker_args": ["report", "{}"],
@@ -79,18 +79,18 @@ async def test_first_deploy_creates_and_enables_each_workflow(
         "deployment_source": {"repository": REPO, "source": "tingle"},
     }
     assert stored(styx, "hourly-sync")["running_timeout"] == 7200
-    assert styx.enabled("daily-reports", "daily-report")
-    assert styx.enabled("daily-reports", "hourly-sync")
+    assert styx.enabled("acme--daily-reports", "daily-report")
+    assert styx.enabled("acme--daily-reports", "hourly-sync")
     assert summary.created == ("daily-report", "hourly-sync") and not summary.updated
-    assert summary.describe() == "styx daily-reports: 2 created"
+    assert summary.describe() == "styx acme--daily-reports: 2 created"
     assert log.lines == [
-        "styx: component daily-reports: 2 workflow(s) in data-info.yaml, 0 deployed; "
+        "styx: component acme--daily-reports: 2 workflow(s) in data-info.yaml, 0 deployed; "
         f"image {IMAGE}",
         "styx: created daily-report (daily)",
         "styx: enabled daily-report",
         "styx: created hourly-sync (0 * * * *)",
         "styx: enabled hourly-sync",
-        "styx daily-reports: 2 created",
+        "styx acme--daily-reports: 2 created",
     ]
 
 
@@ -98,14 +98,14 @@ async def test_a_redeploy_updates_without_enabling_again(
     styx: FakeStyx, client: StyxClient
 ) -> None:
     await deploy(client, INFO, RELEASE, log=Log())
-    styx.set_enabled("daily-reports", "hourly-sync", False)  # a human paused it
+    styx.set_enabled("acme--daily-reports", "hourly-sync", False)  # a human paused it
     styx.requests.clear()
     newer = Release(image=IMAGE.replace("a" * 64, "b" * 64), commit_sha="c" * 40, repository=REPO)
     summary = await deploy(client, INFO, newer, log=Log())
     assert [call.split()[0] for call in styx.calls()] == ["GET", "POST", "POST"]  # no PATCH
     assert summary.updated == ("daily-report", "hourly-sync") and not summary.created
-    assert styx.enabled("daily-reports", "daily-report")
-    assert not styx.enabled("daily-reports", "hourly-sync")  # stays paused
+    assert styx.enabled("acme--daily-reports", "daily-report")
+    assert not styx.enabled("acme--daily-reports", "hourly-sync")  # stays paused
     assert stored(styx, "hourly-sync")["docker_image"] == newer.image
 
 
@@ -113,14 +113,14 @@ async def test_a_workflow_no_longer_listed_is_deleted_but_only_if_tingle_deploye
     styx: FakeStyx, client: StyxClient
 ) -> None:
     await deploy(client, INFO, RELEASE, log=Log())
-    styx.add_workflow("daily-reports", {"id": "by-hand", "schedule": "weekly"})
+    styx.add_workflow("acme--daily-reports", {"id": "by-hand", "schedule": "weekly"})
     styx.add_workflow(
-        "daily-reports",
+        "acme--daily-reports",
         {"id": "other-tool", "schedule": "daily",
          "deployment_source": {"repository": REPO, "source": "styx-cli"}},
     )  # fmt: skip
     styx.add_workflow(
-        "daily-reports",
+        "acme--daily-reports",
         {"id": "other-repo", "schedule": "daily",
          "deployment_source": {"repository": "acme/elsewhere", "source": "tingle"}},
     )  # fmt: skip
@@ -129,12 +129,12 @@ async def test_a_workflow_no_longer_listed_is_deleted_but_only_if_tingle_deploye
     summary = await deploy(client, fewer, RELEASE, log=log)
     assert summary.deleted == ("hourly-sync",)
     assert set(summary.left_alone) == {"by-hand", "other-tool", "other-repo"}
-    assert styx.workflow_ids("daily-reports") == [
+    assert styx.workflow_ids("acme--daily-reports") == [
         "by-hand", "daily-report", "other-repo", "other-tool",
     ]  # fmt: skip
     assert "styx: deleted hourly-sync (no longer in data-info.yaml)" in log.lines
     assert "styx: left by-hand alone: not deployed by Tingle from this repo" in log.lines
-    assert log.lines[-1] == "styx daily-reports: 1 updated, 1 deleted"
+    assert log.lines[-1] == "styx acme--daily-reports: 1 updated, 1 deleted"
 
 
 async def test_an_invalid_schedule_fails_with_styx_s_message(
@@ -150,7 +150,7 @@ async def test_an_invalid_schedule_fails_with_styx_s_message(
     assert not caught.value.infrastructure  # the repository's mistake: a failure, not an error
     assert log.lines[-1] == f"styx: daily-report: {message}"
     # Nothing was deleted after the failure, and the stored workflow is untouched.
-    assert styx.workflow_ids("daily-reports") == ["daily-report", "hourly-sync"]
+    assert styx.workflow_ids("acme--daily-reports") == ["daily-report", "hourly-sync"]
     assert stored(styx, "daily-report")["schedule"] == "days"
 
 
@@ -194,7 +194,7 @@ async def test_a_broken_log_does_not_stop_a_deploy(styx: FakeStyx, client: StyxC
 
     summary = await deploy(client, INFO, RELEASE, log=broken)
     assert summary.created == ("daily-report", "hourly-sync")
-    assert styx.enabled("daily-reports", "hourly-sync")
+    assert styx.enabled("acme--daily-reports", "hourly-sync")
 
 
 class Paused:
@@ -233,9 +233,9 @@ async def test_cancelling_the_caller_lets_the_deploy_finish(
     paused.go.set()
     with pytest.raises(asyncio.CancelledError):
         await caller  # the cancellation reaches the caller once the deploy is done
-    assert styx.enabled("daily-reports", "daily-report")
-    assert styx.enabled("daily-reports", "hourly-sync")
-    assert log.lines[-1] == "styx daily-reports: 2 created"
+    assert styx.enabled("acme--daily-reports", "daily-report")
+    assert styx.enabled("acme--daily-reports", "hourly-sync")
+    assert log.lines[-1] == "styx acme--daily-reports: 2 created"
 
 
 async def test_a_timeout_around_a_deploy_waits_for_it_then_times_out(
@@ -246,4 +246,4 @@ async def test_a_timeout_around_a_deploy_waits_for_it_then_times_out(
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.05):
             await deploy(paused, INFO, RELEASE, log=Log())
-    assert styx.enabled("daily-reports", "hourly-sync")
+    assert styx.enabled("acme--daily-reports", "hourly-sync")

@@ -70,13 +70,13 @@ def test_push_to_default_branch_tests_builds_pushes_and_deploys(
     assert image.startswith(f"{registry}/data-pipeline@sha256:")
     assert "1 passed" in log_of(delivery_settings, build["id"], 0)
 
-    assert sorted(styx.workflow_ids("data-pipeline")) == ["daily-report", "hourly-sync"]
-    daily = styx.workflow("data-pipeline", "daily-report")
+    assert sorted(styx.workflow_ids("octo--data-pipeline")) == ["daily-report", "hourly-sync"]
+    daily = styx.workflow("octo--data-pipeline", "daily-report")
     assert daily is not None
     assert daily["docker_image"] == image
     assert daily["commit_sha"] == sha
     assert daily["deployment_source"]["repository"] == "octo/data-pipeline"
-    assert styx.enabled("data-pipeline", "daily-report")
+    assert styx.enabled("octo--data-pipeline", "daily-report")
     deploy_log = log_of(delivery_settings, build["id"], 3)
     assert "daily-report" in deploy_log
 

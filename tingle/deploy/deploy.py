@@ -6,6 +6,10 @@
 3. Delete the component's workflows that data-info.yaml no longer lists, but only those Tingle
    deployed from this same repository: never one a human or another tool made.
 
+The component is the repository's own (`default_component_id`: `acme/reports` → `acme--reports`),
+and a listed workflow that another repository deployed (its `deployment_source.repository`) is
+never updated: the deploy fails before any change, naming the repository it belongs to.
+
 A deploy is never cancelled half-way (a workflow created but not enabled, or half the workflows on
 the new image): `deploy` runs the work in its own task and, if its caller is cancelled, waits for
 that task to finish before passing the cancellation on. Every scheduler call has a timeout, so the
@@ -15,6 +19,7 @@ wait is bounded. Nothing is deleted unless every create/update succeeded.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +28,18 @@ from typing import TypeVar
 import structlog
 
 from tingle.deploy.datainfo import DataInfo, DataInfoError, parse_data_info
-from tingle.deploy.scheduler import TINGLE_SOURCE, Scheduler, SchedulerError
+from tingle.deploy.scheduler import (
+    TINGLE_SOURCE,
+    ScheduledWorkflow,
+    Scheduler,
+    SchedulerError,
+)
 from tingle.deploy.workflow import Release
 from tingle.errors import DeliveryError
 
 LogLine = Callable[[str], Awaitable[None]]
+_OWNER = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")  # GitHub's rule for users and orgs
+_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 T = TypeVar("T")
 _log = structlog.get_logger(__name__)
 
@@ -63,8 +75,14 @@ def load_data_info(workspace: Path, workflows_file: str) -> DataInfo:
 
 
 def default_component_id(repository: str) -> str:
-    """The repository's name: `acme/daily-reports` → `daily-reports`."""
-    return repository.rsplit("/", 1)[-1]
+    """The repository's component: owner and name joined by `--`, `acme/daily-reports` →
+    `acme--daily-reports`. A repository may only touch its own component, so the mapping is
+    one-to-one: GitHub owners are letters, digits and single inner hyphens, so the first `--` is
+    always the boundary (`a-b/c` → `a-b--c`, `a/b-c` → `a--b-c`); any other owner is refused."""
+    owner, slash, name = repository.partition("/")
+    if not slash or not _OWNER.fullmatch(owner) or not _NAME.fullmatch(name):
+        raise DeliveryError(f"'{repository}' is not a GitHub repository name: no component for it")
+    return f"{owner}--{name}"
 
 
 async def deploy(
@@ -113,6 +131,27 @@ class _Say:
             _log.warning("deploy log line lost", line=line, exc_info=True)
 
 
+async def _refuse_foreign(
+    info: DataInfo,
+    existing: dict[str, ScheduledWorkflow],
+    release: Release,
+    component: str,
+    say: _Say,
+) -> None:
+    """Nothing is updated when a listed workflow was deployed from another repository: it is not
+    this repository's to replace (DeliveryError naming the owner, before any change)."""
+    for workflow in info.workflows:
+        found = existing.get(workflow.id)
+        owner = found.repository if found is not None else None
+        if owner is not None and owner != release.repository:
+            message = (
+                f"workflow {workflow.id} in component {component} was deployed from {owner}, "
+                f"not {release.repository}: not updating it (it belongs to {owner})"
+            )
+            await say(message)
+            raise DeliveryError(message)
+
+
 async def _deploy(
     scheduler: Scheduler, info: DataInfo, release: Release, component: str, say: _Say
 ) -> DeploySummary:
@@ -126,6 +165,7 @@ async def _deploy(
         f"{name}: component {component}: {len(info.workflows)} workflow(s) in data-info.yaml, "
         f"{len(existing)} deployed; image {release.image}"
     )
+    await _refuse_foreign(info, existing, release, component, say)
     created: list[str] = []
     updated: list[str] = []
     for workflow in info.workflows:
