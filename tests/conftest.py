@@ -54,11 +54,14 @@ def repos_root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_repo(repos_root: Path) -> Any:
-    """make_repo("owner/name") → a GitRepo that https://github.com/owner/name.git resolves to."""
+def make_repo(repos_root: Path, fake_github: Any) -> Any:
+    """make_repo("owner/name") → a GitRepo that https://github.com/owner/name.git resolves to,
+    whose branches the fake GitHub serves (`GET .../git/ref/heads/{branch}`)."""
 
     def make(full_name: str) -> GitRepo:
-        return GitRepo(repos_root / f"{full_name}.git")
+        repo = GitRepo(repos_root / f"{full_name}.git")
+        fake_github.add_git_repository(full_name, repo.path)
+        return repo
 
     return make
 

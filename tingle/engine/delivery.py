@@ -22,6 +22,7 @@ from tingle.deploy import (
     deploy,
     load_data_info,
 )
+from tingle.engine.deploy_guard import BranchHeads, ensure_still_head
 from tingle.errors import DeliveryError, InfrastructureError
 from tingle.executor.base import Engine, LineWriter, StepResult
 from tingle.executor.images import ImageBuild, add_branch_tag, image_labels
@@ -51,9 +52,12 @@ class DeliveryConfig:
 
 
 class DeliverySteps:
-    def __init__(self, engine: Engine, config: DeliveryConfig) -> None:
+    def __init__(
+        self, engine: Engine, config: DeliveryConfig, heads: BranchHeads | None = None
+    ) -> None:
         self._engine = engine
         self._config = config
+        self._heads = heads  # None: no GitHub to ask, so no deploy (deploy_guard.py)
 
     async def run(self, step: DeliveryStep, at: StepContext) -> StepResult:
         say = at.say
@@ -112,6 +116,8 @@ class DeliverySteps:
                 "no scheduler configured (TINGLE_STYX_API_URL)", infrastructure=True
             )
         info = load_data_info(at.workspace, step.workflows_file)
+        branch = await ensure_still_head(self._heads, build)  # just before deploying
+        await say(f"{branch} is still at {build.sha}: deploying")
         async with StyxClient(
             self._config.styx_api_url, self._tokens(at.secrets), timeout=self._config.styx_timeout
         ) as styx:

@@ -9,9 +9,11 @@ from typing import Any
 
 from tingle.engine.cleanups import Cleanups
 from tingle.engine.delivery import DeliveryConfig, DeliverySteps
+from tingle.engine.deploy_guard import GitHubBranchHeads
 from tingle.engine.runner import BuildEvents, BuildRunner, RunnerConfig
 from tingle.executor.base import Engine, EngineOptions
 from tingle.executor.images import RegistryAuth
+from tingle.forge.auth import GitHubClients
 from tingle.pipeline import TemplateSet
 from tingle.secrets import SecretStore
 from tingle.settings import Settings
@@ -66,14 +68,17 @@ def make_runner(
     *,
     secrets: SecretStore | None,
     cleanups: Cleanups | None = None,
+    github: GitHubClients | None = None,
 ) -> BuildRunner:
-    """The runner of one build; `cleanups` None: it cleans up before returning (`tingle exec`)."""
+    """The runner of one build; `cleanups` None: it cleans up before returning (`tingle exec`).
+    `github` None: nothing can tell whether a commit is still its branch's head, so no deploy."""
+    heads = None if github is None else GitHubBranchHeads(github)
     return BuildRunner(
         config,
         engine,
         events,
         build_url,
-        delivery=DeliverySteps(engine, delivery_config(settings)),
+        delivery=DeliverySteps(engine, delivery_config(settings), heads),
         secrets=secrets,
         cleanups=cleanups,
     )

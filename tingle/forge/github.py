@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Final, Protocol, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry
@@ -124,6 +124,10 @@ class GitHubClient(Protocol):
     def upsert_pr_comment(
         self, repo: str, number: int, body: str, known_comment_id: int | None = None
     ) -> int: ...
+
+    def branch_head(self, repo: str, branch: str) -> str | None:
+        """The sha `branch` points at now; None when there is no such branch."""
+        ...
 
     @property
     def rate_limit_remaining(self) -> int | None: ...
@@ -259,6 +263,24 @@ class PyGithubClient:
                 return other
         created = self._call(f"a comment on {where}", lambda: issue.create_comment(body))
         return created.id
+
+    def branch_head(self, repo: str, branch: str) -> str | None:
+        """`GET /repos/{o}/{r}/git/ref/heads/{branch}`: the sha the branch points at, or None
+        when GitHub answers 404 (no such branch, or no access)."""
+        url = f"{self._github.get_repo(_checked(repo)).url}/git/ref/heads/{quote(branch)}"
+        requester = self._github.requester
+        try:
+            _, data = self._call(
+                f"the head of {repo}:{branch}", lambda: requester.requestJsonAndCheck("GET", url)
+            )
+        except GitHubError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        sha = data.get("object", {}).get("sha") if isinstance(data, dict) else None
+        if not isinstance(sha, str) or data.get("ref") != f"refs/heads/{branch}":
+            raise GitHubError(f"GitHub's answer for the head of {repo}:{branch} names no commit")
+        return sha
 
     def close(self) -> None:
         self._github.close()

@@ -134,6 +134,7 @@ async def _run(app: WorkerContext, events: RecordingEvents, build: Build) -> str
         settings.build_url(build.id),
         secrets=app.secrets,
         cleanups=app.cleanups,
+        github=app.github,  # a deploy asks GitHub whether its commit is still the branch's head
     )
     log.info("build started", attempt=build.attempts)
     try:

@@ -7,6 +7,8 @@ and error shapes:
 
 - `POST /repos/{o}/{r}/statuses/{sha}`, `GET /repos/{o}/{r}/commits/{ref}/statuses`
 - `GET /repos/{o}/{r}` (any repository exists)
+- `GET /repos/{o}/{r}/git/ref/heads/{branch}`: a branch's head, read from the real git repository
+  registered with `add_git_repository` (tests' `make_repo` registers each one)
 - `GET|POST /repos/{o}/{r}/issues/{n}/comments` (paginated with `per_page`, `page` and a `Link`
   header), `GET|PATCH /repos/{o}/{r}/issues/comments/{id}`
 - `POST /app/installations/{id}/access_tokens` for a GitHub App registered with `register_app`:

@@ -71,6 +71,7 @@ class FakeGitHub(Statuses, Comments, HookDeliveries, AppAuth, Repos, RateLimits)
             route(repo + "/statuses/{sha}", self._create_status, ["POST"]),
             route(repo + "/commits/{ref}/statuses", self._list_statuses, ["GET"]),
             route(repo, self._get_repo, ["GET"]),
+            route(repo + "/git/ref/heads/{branch:path}", self._get_branch_ref, ["GET"]),
             route(repo + "/issues/{number:int}/comments", self._create_comment, ["POST"]),
             route(repo + "/issues/{number:int}/comments", self._list_comments, ["GET"]),
             route(repo + "/issues/comments/{id:int}", self._get_comment, ["GET"]),
