@@ -30,6 +30,9 @@ class BuildFacts:
     build_id: str = ""
     build_url: str = ""
     changed_paths: tuple[str, ...] | None = None  # None: unknown, so path filters match
+    # Branches besides the default branch the operator lets this repository deploy from
+    # (TINGLE_DEPLOY_BRANCHES): never taken from the commit being built.
+    deploy_branches: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

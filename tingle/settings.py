@@ -21,6 +21,26 @@ def _parse_rewrites(raw: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+DeployBranchRules = tuple[tuple[str, tuple[str, ...]], ...]  # (repository or "", patterns)
+
+
+def _parse_deploy_branches(raw: str) -> DeployBranchRules:
+    """TINGLE_DEPLOY_BRANCHES: entries separated by `;`, each `owner/repo:pattern,pattern` (that
+    repository's list) or `pattern,pattern` (every other repository's). A branch name cannot hold
+    a `:` (git refuses it), so the repository is unambiguous. Repositories are matched without
+    regard to case, as GitHub names them."""
+    rules: dict[str, tuple[str, ...]] = {}
+    for entry in filter(None, (part.strip() for part in raw.split(";"))):
+        repo, sep, patterns = entry.rpartition(":")
+        if sep and repo.count("/") != 1:
+            raise ValueError(f"TINGLE_DEPLOY_BRANCHES: expected 'owner/repo:globs', got {entry!r}")
+        key = repo.strip().lower() if sep else ""
+        if key in rules:
+            raise ValueError(f"TINGLE_DEPLOY_BRANCHES: {key or 'the global list'} given twice")
+        rules[key] = tuple(filter(None, (p.strip() for p in patterns.split(","))))
+    return tuple(rules.items())
+
+
 def _secret_value(env: Mapping[str, str], name: str) -> str:
     """TINGLE_NAME, or the contents of the file TINGLE_NAME_FILE (for mounted secrets)."""
     path = env.get(f"TINGLE_{name}_FILE", "")
@@ -62,6 +82,9 @@ class Settings:
     hold_forks: bool = False  # a fork's pull request builds only once a maintainer approves
     supersede: bool = True  # a newer push to a branch or pull request cancels older builds
     supersede_except: frozenset[str] = frozenset()  # repositories that keep every build
+    # Branches besides the default branch whose pushes may deploy, by repository (operator only:
+    # never read from the commit being built); see deploy_branches_for.
+    deploy_branches: DeployBranchRules = ()
     shutdown_grace_seconds: int = 60
     heartbeat_seconds: float = 5.0  # how often a running build says it is alive
     heartbeat_ttl_seconds: int = 20  # silence after which its worker is taken for dead
@@ -113,6 +136,7 @@ class Settings:
             supersede_except=frozenset(
                 filter(None, (r.strip() for r in get("SUPERSEDE_EXCEPT", "").split(",")))
             ),
+            deploy_branches=_parse_deploy_branches(get("DEPLOY_BRANCHES", "")),
             shutdown_grace_seconds=int(get("SHUTDOWN_GRACE", str(defaults.shutdown_grace_seconds))),
             step_memory=get("STEP_MEMORY", ""),
             step_cpus=float(get("STEP_CPUS", "0")),
@@ -136,6 +160,12 @@ class Settings:
 
     def supersedes(self, repo: str) -> bool:
         return self.supersede and repo not in self.supersede_except
+
+    def deploy_branches_for(self, repo: str) -> tuple[str, ...]:
+        """Branch patterns (globs: `*`, `**`) besides the default branch that `repo` deploys
+        from: its own entry in TINGLE_DEPLOY_BRANCHES, else the global one, else none."""
+        rules = dict(self.deploy_branches)
+        return rules.get(repo.lower(), rules.get("", ()))
 
     def rewrite_clone_url(self, url: str) -> str:
         for source, target in self.clone_url_rewrites:

@@ -53,13 +53,21 @@ def test_deploy_only_for_pushes_to_the_default_branch() -> None:
     assert compile_ship("", dataclasses.replace(PUSH_MAIN, default_branch=None)) == ["test", "push"]
 
 
-def test_deploy_branches_replace_the_default_branch() -> None:
+def test_deploy_branches_are_the_operator_s_and_the_file_only_narrows_them() -> None:
     text = "deploy:\n  branches: [release/*]\n"
     release = dataclasses.replace(PUSH_MAIN, branch="release/1.0")
-    assert compile_ship(text, release)[-1] == "deploy"
-    assert compile_ship(text)[-1] == "push"
-    pr_to_release = dataclasses.replace(PR, base_branch="release/1.0")
+    operator_allows = dataclasses.replace(release, deploy_branches=("release/*",))
+    assert compile_ship(text, operator_allows)[-1] == "deploy"
+    assert compile_ship(text, release)[-1] == "push"  # the commit alone cannot widen the list
+    assert compile_ship(text)[-1] == "push"  # ...but may narrow it: not from main
+    pr_to_release = dataclasses.replace(PR, base_branch="release/1.0", deploy_branches=("**",))
     assert compile_ship(text, pr_to_release)[-1] == "push"
+
+
+def test_a_commit_listing_every_branch_does_not_make_its_branch_deploy() -> None:
+    wip = dataclasses.replace(PUSH_MAIN, branch="wip/x")
+    assert compile_ship("deploy:\n  branches: ['**']\n", wip)[-1] == "push"
+    assert compile_ship("", dataclasses.replace(wip, deploy_branches=("wip/*",)))[-1] == "deploy"
 
 
 def test_template_step_secrets_need_the_repository_to_list_them() -> None:

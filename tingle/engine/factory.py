@@ -55,6 +55,7 @@ def runner_config(settings: Settings, templates: TemplateSet, **overrides: Any) 
         build_timeout_seconds=settings.build_timeout_seconds,
         step_log_limit=settings.step_log_limit,
         secrets_dir=settings.secrets_work_dir,
+        deploy_branches=settings.deploy_branches_for,
     )
     return replace(config, **overrides)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -62,6 +62,8 @@ class RunnerConfig:
     secrets_dir: Path | None = None  # per-build folders of secret files, mounted into steps
     build_timeout_seconds: int | None = None
     step_log_limit: int | None = None
+    # The operator's deploy branches of a repository (Settings.deploy_branches_for).
+    deploy_branches: Callable[[str], tuple[str, ...]] = lambda repo: ()
 
 
 class BuildRunner:
@@ -149,7 +151,10 @@ class BuildRunner:
         try:
             return compile_plan(
                 text,
-                build_facts(build, self._build_url),
+                replace(
+                    build_facts(build, self._build_url),
+                    deploy_branches=self._config.deploy_branches(build.repo),
+                ),
                 self._config.templates,
                 agent_image_prefix=self._config.agent_image_prefix,
             )

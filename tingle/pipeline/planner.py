@@ -73,12 +73,18 @@ def included(step: StepSpec, facts: BuildFacts, deploy_branches: tuple[str, ...]
 
 
 def deploy_allowed(facts: BuildFacts, deploy_branches: tuple[str, ...] | None) -> bool:
-    """Deploys run for pushes only: to a listed branch, else to the default branch."""
-    if facts.event is not EventKind.PUSH or facts.branch is None:
+    """Deploys run for pushes only, to a branch the operator allows: the default branch, or one
+    of `facts.deploy_branches` (TINGLE_DEPLOY_BRANCHES). The commit being built cannot widen
+    that: its own `deploy.branches` (`deploy_branches` here) can only narrow it."""
+    branch = facts.branch
+    if facts.event is not EventKind.PUSH or branch is None:
         return False
-    if deploy_branches is None:
-        return facts.branch == facts.default_branch
-    return any(glob_match(pattern, facts.branch) for pattern in deploy_branches)
+    operator = branch == facts.default_branch or any(
+        glob_match(pattern, branch) for pattern in facts.deploy_branches
+    )
+    if not operator:
+        return False
+    return deploy_branches is None or any(glob_match(p, branch) for p in deploy_branches)
 
 
 def without_secrets(step: Step) -> Step:
