@@ -89,3 +89,15 @@ def test_broken_templates_are_reported_apart(
 def test_schema(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema"]) == 0
     assert capsys.readouterr().out == schema_json()
+
+
+def test_plan_deploys_from_the_branches_the_operator_lists(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = write(tmp_path, "version: 2\ntemplate:\n  type: dataPipeline\n")
+    args = ["plan", str(folder), "--repo", "acme/reports", "--branch", "wip/x", *TEMPLATES]
+    assert main(args) == 0
+    assert "deploy" not in [s["name"] for s in json.loads(capsys.readouterr().out)["steps"]]
+    monkeypatch.setenv("TINGLE_DEPLOY_BRANCHES", "acme/reports:wip/*")
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["steps"][-1]["name"] == "deploy"

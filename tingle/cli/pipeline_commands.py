@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,9 @@ def _plan(args: argparse.Namespace) -> int:
         is_fork=args.fork,
         changed_paths=tuple(args.changed) if args.changed is not None else None,
     )
-    prefix = args.agent_prefix or Settings.from_env().agent_image_prefix
+    settings = Settings.from_env()  # the operator's deploy branches, as a worker has them
+    facts = replace(facts, deploy_branches=settings.deploy_branches_for(facts.repo))
+    prefix = args.agent_prefix or settings.agent_image_prefix
     try:
         plan = compile_plan(text, facts, templates, agent_image_prefix=prefix, filename=str(path))
     except PipelineError as exc:
