@@ -37,9 +37,11 @@ MAX_BODIES = 6000  # distinct signed bodies a run cycles through (9 KB each)
 def _bodies(phase: Phase, seconds: float, branches: int | None) -> list[tuple[str, str]]:
     """Signed bodies for one wrk run: every request on a branch of its own (`branches` None),
     or `branches` branches in turn, so each push supersedes the previous one of its branch."""
-    count = branches or min(MAX_BODIES, int((phase.rate or 400) * seconds * 1.3) + 64)
+    count = min(MAX_BODIES, int((phase.rate or 400) * seconds * 1.3) + 64)
     tag = f"{phase.name}-{secrets.token_hex(3)}"
-    return signed_bodies(WEBHOOK_SECRET, "bench/ingest", count, branch_prefix=tag)
+    return signed_bodies(
+        WEBHOOK_SECRET, "bench/ingest", count, branch_prefix=tag, branches=branches
+    )
 
 
 def _phase(

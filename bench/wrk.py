@@ -104,12 +104,15 @@ class WrkResult:
 
 
 def signed_bodies(
-    secret: str, repo: str, count: int, branch_prefix: str = "feature"
+    secret: str, repo: str, count: int, branch_prefix: str = "feature", branches: int | None = None
 ) -> list[tuple[str, str]]:
-    """`count` distinct push payloads (each its own branch and commit) and their signatures."""
+    """`count` distinct push payloads (each its own commit; its own branch, or `branches` branches
+    in turn) and their signatures. Each body is a new event: a body sent again is a replay, which
+    Tingle answers as a duplicate without building."""
     found = []
     for i in range(count):
-        payload = push_payload(repo, secrets.token_hex(20), branch=f"{branch_prefix}-{i}")
+        branch = f"{branch_prefix}-{i % branches if branches else i}"
+        payload = push_payload(repo, secrets.token_hex(20), branch=branch)
         body = json.dumps(payload)
         found.append((body, sign(secret.encode(), body.encode())))
     return found
