@@ -106,6 +106,9 @@ class Build:
     attempts: int = 0  # runs started; more than one when a worker died or handed the build back
     version: int = 0  # bumped by every save: feedback never goes back to an older version's
     steps: list[StepRecord] = field(default_factory=list)
+    # A pull request's base branch (`branch` is its head branch); None for pushes and for records
+    # stored before it was kept.
+    base_branch: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         # Field by field, not `asdict`: every save and every webhook makes one, and asdict's deep

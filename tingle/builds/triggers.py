@@ -52,4 +52,5 @@ def new_build(trigger: BuildTrigger, delivery_id: str | None) -> Build:
         commit_message=trigger.commit_message,
         commit_url=trigger.commit_url,
         pr_url=trigger.pr_url,
+        base_branch=trigger.base_branch,
     )

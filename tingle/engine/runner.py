@@ -199,11 +199,16 @@ class BuildRunner:
 
 
 def build_facts(build: Build, build_url: str) -> BuildFacts:
+    event = EventKind(build.event)
+    # As `tingle plan --event pull_request` does: a pull request's base, or (a record stored
+    # before the base was kept) the default branch.
+    base = (build.base_branch or build.default_branch) if event is EventKind.PULL_REQUEST else None
     return BuildFacts(
         repo=build.repo,
         sha=build.sha,
-        event=EventKind(build.event),
+        event=event,
         branch=build.branch,
+        base_branch=base,
         default_branch=build.default_branch,
         pr_number=build.pr_number,
         is_fork=build.is_fork,

@@ -49,6 +49,7 @@ class BuildTrigger:
     pr_url: str | None
     compare_url: str | None
     action: str | None  # the pull request action
+    base_branch: str | None = None  # the branch a pull request targets (`when: branch` filters)
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,7 @@ def _parse_pull_request(payload: Mapping[str, Any]) -> BuildTrigger | LaneClosed
         pr_url=_opt_str(pr, "html_url", "pull_request"),
         compare_url=None,
         action=action,
+        base_branch=_str(base, "ref", "pull_request.base"),
     )
 
 

@@ -44,6 +44,9 @@ def _facts(build: Build) -> str:
         ("Started", when(build.started_at)),
         ("Duration", f"<span id='build-duration'>{took}</span>"),
     ]
+    if build.pr_number is not None and build.branch and build.base_branch:
+        merge = f"<code>{escape(build.branch)}</code> → <code>{escape(build.base_branch)}</code>"
+        rows.insert(3, ("Branches", merge))  # after Trigger: the head into its base
     if build.reason:
         rows.append(("Result", f"<span id='build-reason'>{escape(build.reason)}</span>"))
     if superseded:

@@ -81,6 +81,7 @@ def build_summary(build: Build, public_url: str) -> dict[str, Any]:
         "trigger": trigger(build),
         "ref": build.ref,
         "branch": build.branch,
+        "base_branch": build.base_branch,  # a pull request's target; `branch` is its head
         "pr_number": build.pr_number,
         "sha": build.sha,
         "commit_message": first_line(build.commit_message),
