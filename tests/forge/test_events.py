@@ -110,6 +110,7 @@ def test_pull_request_opened_builds_the_head_commit() -> None:
         pr_url="https://github.com/Codertocat/Hello-World/pull/2",
         compare_url=None,
         action="opened",
+        base_branch="master",
     )
 
 
