@@ -3,8 +3,10 @@ Docker engine, a real registry and the Styx fake.
 
 The attacker holds a body GitHub signed (a delivery's log, a proxy) and sends it again under a new
 `X-GitHub-Delivery`. Before the fix each replay built again (and superseded the build running),
-and an old push to main replayed after a newer one deployed the old commit: both tests fail there
-on their first `duplicate` assertion.
+and an old push to main replayed after a newer one deployed the old commit. Run on that code
+(commit 27c15f2), the first test fails at its `duplicate` assertion (the replay is queued as
+build 2); the second fails too: the replay is queued, and past the replay window nothing asked
+GitHub for the branch's head, so the old commit's deploy went through.
 """
 
 from __future__ import annotations
