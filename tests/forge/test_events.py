@@ -144,7 +144,7 @@ def test_pull_request_from_a_fork_clones_the_fork() -> None:
     payload = load("pull_request_opened.json")
     fork = payload["pull_request"]["head"]["repo"]
     fork["full_name"] = "forker/Hello-World"
-    fork["clone_url"] = "https://github.com/forker/Hello-World.git"
+    fork["clone_url"] = "https://evil.example/elsewhere.git"  # never read
     fork["html_url"] = "https://github.com/forker/Hello-World"
     built = trigger("pull_request", payload)
     assert built.is_fork
@@ -152,6 +152,16 @@ def test_pull_request_from_a_fork_clones_the_fork() -> None:
     assert built.head_repo == "forker/Hello-World"
     assert built.clone_url == "https://github.com/forker/Hello-World.git"
     assert built.commit_url == f"https://github.com/forker/Hello-World/commit/{HEAD_SHA}"
+
+
+def test_the_clone_url_is_derived_from_the_configured_github_never_the_payload() -> None:
+    payload = load("push.json")
+    payload["repository"]["clone_url"] = "--upload-pack=touch /tmp/pwned"
+    result = parse_event("push", payload, github_url="https://ghe.example.com/")
+    assert isinstance(result, BuildTrigger)
+    assert result.clone_url == "https://ghe.example.com/Codertocat/Hello-World.git"
+    del payload["repository"]["clone_url"]  # not needed at all
+    assert trigger("push", payload).clone_url == "https://github.com/Codertocat/Hello-World.git"
 
 
 def test_pull_request_whose_fork_was_deleted_is_ignored() -> None:
@@ -208,7 +218,31 @@ def test_push_without_head_commit_falls_back_to_pusher_and_repository_url() -> N
         ("push", "push.json", ["after"], 42, "field 'after' must be str, not int"),
         ("push", "push.json", ["after"], "main", "field 'after' is not a commit sha"),
         ("push", "push.json", ["repository"], "x", "field 'repository' must be object, not str"),
-        ("push", "push.json", ["repository", "clone_url"], None, "'repository.clone_url'"),
+        ("push", "push.json", ["repository", "full_name"], None, "'repository.full_name'"),
+        (
+            "push",
+            "push.json",
+            ["repository", "full_name"],
+            "--upload-pack=touch /tmp/x",
+            "'repository.full_name' is not 'owner/name'",
+        ),
+        ("push", "push.json", ["repository", "full_name"], "acme/app/../x", "not 'owner/name'"),
+        ("push", "push.json", ["repository", "full_name"], "acme/..", "not 'owner/name'"),
+        ("push", "push.json", ["repository", "full_name"], "-acme/app", "not 'owner/name'"),
+        (
+            "pull_request",
+            "pull_request_opened.json",
+            ["pull_request", "head", "repo", "full_name"],
+            "x/y z",
+            "'pull_request.head.repo.full_name' is not 'owner/name'",
+        ),
+        (
+            "pull_request",
+            "pull_request_opened.json",
+            ["repository", "full_name"],
+            "other/app",
+            "'repository.full_name' \\(other/app\\) is not the base repository",
+        ),
         ("push", "push.json", ["deleted"], "no", "field 'deleted' must be bool, not str"),
         ("push", "push.json", ["head_commit", "message"], 1, "'head_commit.message' must be str"),
         ("pull_request", "pull_request_opened.json", ["action"], None, "missing field 'action'"),

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tingle.forge.repo_names import clone_url, is_full_name
 from tingle.plan import EventKind
 
 _NULL_SHA = "0" * 40
@@ -22,6 +23,7 @@ _TAG_PREFIX = "refs/tags/"
 _SHA_LENGTHS = (40, 64)  # SHA-1 and SHA-256 object names
 _HEX_DIGITS = frozenset("0123456789abcdef")
 _BUILT_PR_ACTIONS = frozenset({"opened", "synchronize", "reopened"})
+GITHUB_URL = "https://github.com"  # clone URLs are derived from this (settings.github_url)
 
 
 class MalformedPayload(ValueError):
@@ -33,7 +35,7 @@ class BuildTrigger:
     """Everything the web layer records and the worker needs to build one commit."""
 
     repo: str  # full name of the repository the webhook is for (a PR's base repository)
-    clone_url: str  # where the code is: a fork's URL for a pull request from a fork
+    clone_url: str  # <GitHub>/<head_repo>.git, derived: a payload's clone_url is never read
     sha: str
     ref: str  # the ref in the clone_url repository ("refs/heads/<branch>")
     branch: str  # the pushed branch, or a pull request's head branch
@@ -89,18 +91,21 @@ def decode_payload(content_type: str | None, body: bytes) -> dict[str, Any]:
     return value
 
 
-def parse_event(event: str, payload: Mapping[str, Any]) -> BuildTrigger | LaneClosed | Ignored:
-    """Decide whether `event` (the `X-GitHub-Event` header) builds, and extract what it builds."""
+def parse_event(
+    event: str, payload: Mapping[str, Any], *, github_url: str = GITHUB_URL
+) -> BuildTrigger | LaneClosed | Ignored:
+    """Decide whether `event` (the `X-GitHub-Event` header) builds, and extract what it builds;
+    the code is fetched from `github_url` (the configured GitHub), whatever the payload says."""
     if event == "ping":
         return Ignored("ping")
     if event == "push":
-        return _parse_push(payload)
+        return _parse_push(payload, github_url)
     if event == "pull_request":
-        return _parse_pull_request(payload)
+        return _parse_pull_request(payload, github_url)
     return Ignored(f"event '{event}' is not built")
 
 
-def _parse_push(payload: Mapping[str, Any]) -> BuildTrigger | LaneClosed | Ignored:
+def _parse_push(payload: Mapping[str, Any], github_url: str) -> BuildTrigger | LaneClosed | Ignored:
     ref = _str(payload, "ref")
     if ref.startswith(_TAG_PREFIX):
         return Ignored("tag push: not built")
@@ -108,7 +113,7 @@ def _parse_push(payload: Mapping[str, Any]) -> BuildTrigger | LaneClosed | Ignor
     if not ref.startswith(_BRANCH_PREFIX):
         return Ignored(f"ref '{ref}' is not a branch")
     repository = _map(payload, "repository")
-    repo = _str(repository, "full_name", "repository")
+    repo = _full_name(repository, "full_name", "repository")
     if _opt_bool(payload, "deleted") or after == _NULL_SHA:
         return LaneClosed(repo, "branch deleted", branch=ref.removeprefix(_BRANCH_PREFIX))
     head_commit = _opt_map(payload, "head_commit")
@@ -119,7 +124,7 @@ def _parse_push(payload: Mapping[str, Any]) -> BuildTrigger | LaneClosed | Ignor
     html_url = _opt_str(repository, "html_url", "repository") or ""
     return BuildTrigger(
         repo=repo,
-        clone_url=_str(repository, "clone_url", "repository"),
+        clone_url=clone_url(github_url, repo),
         sha=after,
         ref=ref,
         branch=ref.removeprefix(_BRANCH_PREFIX),
@@ -142,12 +147,16 @@ def _parse_push(payload: Mapping[str, Any]) -> BuildTrigger | LaneClosed | Ignor
     )
 
 
-def _parse_pull_request(payload: Mapping[str, Any]) -> BuildTrigger | LaneClosed | Ignored:
+def _parse_pull_request(
+    payload: Mapping[str, Any], github_url: str
+) -> BuildTrigger | LaneClosed | Ignored:
     action = _str(payload, "action")
     if action == "closed":
         repository = _opt_map(payload, "repository") or {}
         base_repo = _map(_map(_map(payload, "pull_request"), "base", "pull_request"), "repo")
-        repo = _opt_str(repository, "full_name", "repository") or _str(base_repo, "full_name")
+        repo = _opt_full_name(repository, "full_name", "repository") or _full_name(
+            base_repo, "full_name", "pull_request.base.repo"
+        )
         return LaneClosed(repo, "pull request closed", pr_number=_int(payload, "number"))
     if action not in _BUILT_PR_ACTIONS:
         return Ignored(f"pull_request action '{action}' is not built")
@@ -159,16 +168,18 @@ def _parse_pull_request(payload: Mapping[str, Any]) -> BuildTrigger | LaneClosed
         # GitHub sends null when the fork the pull request comes from was deleted.
         return Ignored("pull_request head repository is gone (deleted fork)")
     base_repo = _map(base, "repo", "pull_request.base")
-    head_name = _str(head_repo, "full_name", "pull_request.head.repo")
-    base_name = _str(base_repo, "full_name", "pull_request.base.repo")
-    repository = _opt_map(payload, "repository") or base_repo
+    head_name = _full_name(head_repo, "full_name", "pull_request.head.repo")
+    base_name = _full_name(base_repo, "full_name", "pull_request.base.repo")
+    named = _opt_full_name(_opt_map(payload, "repository") or {}, "full_name", "repository")
+    if named is not None and named.lower() != base_name.lower():
+        raise MalformedPayload(f"field 'repository.full_name' ({named}) is not the base repository")
     sha = _sha(head, "sha", "pull_request.head")
     branch = _str(head, "ref", "pull_request.head")
     user = _opt_map(pr, "user", "pull_request") or {}
     head_html = _opt_str(head_repo, "html_url", "pull_request.head.repo") or ""
     return BuildTrigger(
-        repo=_opt_str(repository, "full_name", "repository") or base_name,
-        clone_url=_str(head_repo, "clone_url", "pull_request.head.repo"),
+        repo=named or base_name,
+        clone_url=clone_url(github_url, head_name),
         sha=sha,
         ref=_BRANCH_PREFIX + branch,
         branch=branch,
@@ -196,6 +207,18 @@ def _installation_id(payload: Mapping[str, Any]) -> int | None:
 def _str(obj: Mapping[str, Any], key: str, where: str = "") -> str:
     value: str = _field(obj, key, where, str, required=True)
     return value
+
+
+def _full_name(obj: Mapping[str, Any], key: str, where: str = "") -> str:
+    # Picks the secrets, the scheduler component and (as the clone URL) the code: checked strictly.
+    value = _str(obj, key, where)
+    if not is_full_name(value):
+        raise MalformedPayload(f"field '{_path(where, key)}' is not 'owner/name': {value[:100]!r}")
+    return value
+
+
+def _opt_full_name(obj: Mapping[str, Any], key: str, where: str = "") -> str | None:
+    return None if obj.get(key) is None else _full_name(obj, key, where)
 
 
 def _sha(obj: Mapping[str, Any], key: str, where: str = "") -> str:

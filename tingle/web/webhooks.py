@@ -30,6 +30,7 @@ from tingle.forge.events import (
     parse_event,
 )
 from tingle.forge.signature import verify_signature
+from tingle.forge.webhook_secrets import choose_secret, claimed_repository
 from tingle.web.state import AppState
 
 log = structlog.get_logger(__name__)
@@ -67,13 +68,12 @@ async def _handle(request: Request) -> JSONResponse:
         return _answer(413, error=f"body larger than {MAX_BODY_BYTES} bytes")
     except ClientDisconnect:
         return _answer(400, error="client disconnected")
-    if not verify_signature(
-        app.settings.webhook_secret.encode(), body, request.headers.get("x-hub-signature-256")
-    ):
-        log.warning(
-            "webhook signature rejected", delivery_id=request.headers.get("x-github-delivery")
-        )
-        return _answer(401, error="missing or invalid X-Hub-Signature-256")
+    # Decoded only to read which repository the delivery names, which picks the secret; nothing
+    # else of it is used before the signature matches.
+    payload = _decode(request, body)
+    refused = _refuse_signature(app, request, body, payload)
+    if refused is not None:
+        return refused
     event = request.headers.get("x-github-event", "")
     delivery_id = request.headers.get("x-github-delivery", "")
     if not event or not delivery_id or len(delivery_id) > MAX_DELIVERY_ID_LENGTH:
@@ -82,10 +82,9 @@ async def _handle(request: Request) -> JSONResponse:
     try:
         if event == "ping":
             return _answer(200, result="pong")
-        try:
-            outcome = parse_event(event, decode_payload(request.headers.get("content-type"), body))
-        except MalformedPayload as exc:
-            return _answer(400, error=f"malformed payload: {exc}")
+        outcome = _parse(app, event, payload)
+        if isinstance(outcome, JSONResponse):
+            return outcome
         if isinstance(outcome, Ignored):
             log.info("webhook ignored", gh_event=event, reason=outcome.reason)
             return _answer(200, result="ignored", reason=outcome.reason)
@@ -102,6 +101,46 @@ async def _handle(request: Request) -> JSONResponse:
             return _answer(503, error="build queue unavailable, redeliver later")
     finally:
         structlog.contextvars.unbind_contextvars("delivery_id")
+
+
+def _decode(request: Request, body: bytes) -> dict[str, Any] | MalformedPayload:
+    try:
+        return decode_payload(request.headers.get("content-type"), body)
+    except MalformedPayload as exc:
+        return exc
+
+
+def _parse(
+    app: AppState, event: str, payload: dict[str, Any] | MalformedPayload
+) -> BuildTrigger | LaneClosed | Ignored | JSONResponse:
+    """What the event asks for, its clone URL derived from the configured GitHub; or the 400."""
+    try:
+        if isinstance(payload, MalformedPayload):
+            raise payload
+        return parse_event(event, payload, github_url=app.settings.github_url)
+    except MalformedPayload as exc:
+        return _answer(400, error=f"malformed payload: {exc}")
+
+
+def _refuse_signature(
+    app: AppState, request: Request, body: bytes, payload: dict[str, Any] | MalformedPayload
+) -> JSONResponse | None:
+    """None when the body is signed with the secret of the repository it names (its own, its
+    owner's, else the global one); else the 401. A body that is no payload names no repository:
+    it is checked with the global secret, and refused as malformed (400) only if that verifies."""
+    repo = None if isinstance(payload, MalformedPayload) else claimed_repository(payload)
+    settings = app.settings
+    choice = choose_secret(settings.webhook_secret, settings.webhook_secrets, repo)
+    if verify_signature(choice.secret.encode(), body, request.headers.get("x-hub-signature-256")):
+        return None
+    log.warning(
+        "webhook signature rejected",
+        delivery_id=request.headers.get("x-github-delivery"),
+        repo=repo,
+        secret_entry=choice.scope,  # which entry was used, never its value
+    )
+    named = f" for {repo[:200]}" if repo else ""
+    return _answer(401, error=f"missing or invalid X-Hub-Signature-256{named}")
 
 
 async def _accept(
