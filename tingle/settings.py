@@ -4,11 +4,9 @@ needs it."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -47,32 +45,6 @@ def _secret_value(env: Mapping[str, str], name: str) -> str:
     """TINGLE_NAME, or the contents of the file TINGLE_NAME_FILE (for mounted secrets)."""
     path = env.get(f"TINGLE_{name}_FILE", "")
     return Path(path).read_text().strip() if path else env.get(f"TINGLE_{name}", "")
-
-
-def _webhook_secrets(path: str) -> tuple[tuple[str, str], ...]:
-    """TINGLE_WEBHOOK_SECRETS_FILE: a JSON object mapping "owner/name" or "owner" to the secret of
-    that repository's (or owner's, or GitHub App's) webhook. Keys are kept lower-case: GitHub's
-    names are case-insensitive. Errors name the file and the key, never a secret."""
-    if not path:
-        return ()
-    what = f"TINGLE_WEBHOOK_SECRETS_FILE ({path})"
-    try:
-        table = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{what}: not readable JSON: {type(exc).__name__}") from None
-    if not isinstance(table, dict):
-        raise ValueError(f"{what}: expected an object mapping 'owner/name' or 'owner' to a secret")
-    pairs = []
-    for key, secret in table.items():
-        if not _SECRET_KEY.fullmatch(key):
-            raise ValueError(f"{what}: {key[:100]!r} is not 'owner/name' or 'owner'")
-        if not isinstance(secret, str) or not secret:
-            raise ValueError(f"{what}: the secret of {key!r} must be a non-empty string")
-        pairs.append((key.lower(), secret))
-    return tuple(pairs)
-
-
-_SECRET_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}(/[A-Za-z0-9._-]{1,100})?")
 
 
 @dataclass(frozen=True)
@@ -118,13 +90,14 @@ class Settings:
     heartbeat_ttl_seconds: int = 20  # silence after which its worker is taken for dead
     janitor_seconds: float = 10.0  # how often each worker looks for builds of dead workers
     metrics_port: int = 0  # a worker's own /metrics, /healthz, /readyz; 0 = none
+    # Sign-in (issue 13): failed attempts allowed per client address and in all, per window (then
+    # 429 until the window passes, even for the right token); how long a session lasts.
+    signin_failures_per_address: int = 5
+    signin_failures_total: int = 100
+    signin_window_seconds: int = 60
+    session_seconds: int = 12 * 3600
     log_format: str = "auto"  # auto | json | console
     key_prefix: str = "tingle"
-    # Who may send webhooks and where code comes from (issue 13). Clone URLs are derived from
-    # github_url and a repository's full name (then `clone_url_rewrites`), never read from a
-    # payload. A repository or owner in the webhook secrets file must sign with its own secret.
-    github_url: str = "https://github.com"  # GitHub Enterprise: https://HOST
-    webhook_secrets: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -163,7 +136,9 @@ class Settings:
             styx_token=get("STYX_TOKEN", ""),
             styx_timeout=float(get("STYX_TIMEOUT", str(defaults.styx_timeout))),
             secrets_url=get("SECRETS_URL", defaults.secrets_url),
-            secrets_work_dir=Path(get("SECRETS_WORK_DIR", str(defaults.secrets_work_dir))),
+            secrets_work_dir=Path(
+                get("SECRETS_WORK_DIR", "") or _secrets_work_dir(env, defaults.secrets_work_dir)
+            ),
             hold_forks=get("HOLD_FORKS", "false").lower() in ("1", "true", "yes"),
             supersede=get("SUPERSEDE", "true").lower() in ("1", "true", "yes"),
             supersede_except=frozenset(
@@ -178,10 +153,16 @@ class Settings:
             heartbeat_ttl_seconds=int(get("HEARTBEAT_TTL", str(defaults.heartbeat_ttl_seconds))),
             janitor_seconds=float(get("JANITOR_INTERVAL", str(defaults.janitor_seconds))),
             metrics_port=int(get("METRICS_PORT", "0")),
+            signin_failures_per_address=int(
+                get("SIGNIN_FAILURES_PER_ADDRESS", str(defaults.signin_failures_per_address))
+            ),
+            signin_failures_total=int(
+                get("SIGNIN_FAILURES_TOTAL", str(defaults.signin_failures_total))
+            ),
+            signin_window_seconds=int(get("SIGNIN_WINDOW", str(defaults.signin_window_seconds))),
+            session_seconds=int(get("SESSION_SECONDS", str(defaults.session_seconds))),
             log_format=get("LOG_FORMAT", defaults.log_format),
             key_prefix=get("KEY_PREFIX", defaults.key_prefix),
-            github_url=get("GITHUB_URL", defaults.github_url).rstrip("/"),
-            webhook_secrets=_webhook_secrets(get("WEBHOOK_SECRETS_FILE", "")),
         )
 
     @property
@@ -207,3 +188,37 @@ class Settings:
             if url.startswith(source):
                 return target + url[len(source) :]
         return url
+
+def _secrets_work_dir(env: Mapping[str, str], fallback: Path) -> Path:
+    """Where build secret files go when TINGLE_SECRETS_WORK_DIR is not set: on a tmpfs when there
+    is one (memory, so a worker killed mid-build leaves nothing on disk and a reboot clears it),
+    $XDG_RUNTIME_DIR (the user's own) before /dev/shm (shared: the folder's name has our uid, and
+    tingle.secrets refuses it unless it is ours, 0700), else `fallback` on disk."""
+    runtime = env.get("XDG_RUNTIME_DIR", "")
+    if runtime and Path(runtime).is_absolute() and _on_tmpfs(Path(runtime)):
+        return Path(runtime) / "tingle-build-secrets"
+    if _on_tmpfs(Path("/dev/shm")):
+        return Path(f"/dev/shm/tingle-{os.getuid()}-build-secrets")
+    return fallback
+
+
+def _on_tmpfs(path: Path) -> bool:
+    """Whether `path` is an existing folder on a tmpfs (the mount with the longest matching
+    prefix in /proc/self/mounts)."""
+    try:
+        if not path.is_dir():
+            return False
+        target = str(path.resolve())
+        mounts = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return False
+    best, fstype = "", ""
+    for line in mounts:
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        point = parts[1].replace("\\040", " ")
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, fstype = point, parts[2]
+    return fstype == "tmpfs"

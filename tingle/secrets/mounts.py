@@ -3,7 +3,9 @@
 
 A step gets only the names in its own `secrets:`; the folder holds nothing else. The folder lives
 outside the workspace, so a step cannot commit or `COPY` it by accident, and is removed with
-`remove_step_secrets` as soon as the step ends (`remove_build_secrets` at teardown).
+`remove_step_secrets` as soon as the step ends (`remove_build_secrets` at teardown; the janitor
+removes a killed worker's). The work dir holding every build's folder must be this user's own, mode
+0700 (it may be on a shared tmpfs such as /dev/shm: see tingle.settings).
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import asyncio
 import os
 import re
 import shutil
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tingle.secrets.store import SecretStore, check_name
+from tingle.secrets.store import SecretError, SecretStore, check_name
 
 SECRETS_PATH = "/secrets"  # where the step sees its secret files
 # A secret with this name also sets GOOGLE_APPLICATION_CREDENTIALS, which Google's libraries read.
@@ -70,6 +73,7 @@ async def prepare_step_secrets(
 
 
 def _write_files(directory: Path, values: Mapping[str, bytes]) -> None:
+    private_folder(directory.parent.parent)
     directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     directory.parent.chmod(0o700)
     # Readable inside the container whatever user the step's image runs as.
@@ -80,6 +84,17 @@ def _write_files(directory: Path, values: Mapping[str, bytes]) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
         with os.fdopen(fd, "wb") as handle:
             handle.write(value)
+
+
+def private_folder(folder: Path) -> None:
+    """Make `folder` (mode 0700) or check that it is this user's own folder, not a link: on a
+    shared tmpfs another user could have made it first, to read or swap what goes in."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise SecretError(f"the secrets work dir {folder} is not a folder of this user's")
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        folder.chmod(0o700)
 
 
 def remove_step_secrets(secrets: StepSecrets) -> None:

@@ -1,6 +1,6 @@
 """Finds builds whose worker died (its heartbeat expired) and runs them again on a live worker, or
-ends them in `error` after MAX_ATTEMPTS; removes containers and workspaces left behind by dead
-workers.
+ends them in `error` after MAX_ATTEMPTS; removes containers, workspaces and secret files left
+behind by dead workers.
 
 Every worker runs the janitor; a per-build lock makes one of them act. A build is reaped only when
 its heartbeat has been missing on two passes, so a short Redis outage never starts a second run of a
@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 from tingle.build import BuildState
 from tingle.engine.cleanups import TRASH
 from tingle.queue import enqueue_build, job_id
+from tingle.secrets import remove_build_secrets
 from tingle.worker.build_job import MAX_ATTEMPTS, RecordingEvents, WorkerContext
 
 log = structlog.get_logger(__name__)
@@ -54,6 +55,7 @@ class Janitor:
         reaped = [build_id for build_id in sorted(due) if await self._reap(build_id)]
         await self._remove_orphan_containers()
         await self._remove_abandoned_workspaces()
+        await self._remove_abandoned_secrets()
         await self._app.feedback.publisher.sweep()  # feedback GitHub refused for a while
         return reaped
 
@@ -136,6 +138,18 @@ class Janitor:
                 log.warning("removing an abandoned workspace", build_id=name)
                 self._app.cleanups.discard_workspace(root / name)
 
+    async def _remove_abandoned_secrets(self) -> None:
+        """Secret files on this machine of builds that ended (or whose record is gone) without
+        their worker removing them: it was killed. A build with a heartbeat keeps its files."""
+        root = self._app.settings.secrets_work_dir
+        store = self._app.store
+        for name in await asyncio.to_thread(_workspace_names, root):
+            build = await store.get(name)
+            ended = build is None or build.state.terminal
+            if ended and not await store.is_alive(name):
+                log.warning("removing abandoned secret files", build_id=name)
+                await asyncio.to_thread(remove_build_secrets, root / name)
+
     async def _remove_orphan_containers(self) -> None:
         """Containers on this engine whose build no worker is running (their worker was killed)."""
         for build_id in sorted(await self._app.engine.leftover_builds()):
@@ -145,7 +159,7 @@ class Janitor:
 
 
 def _workspace_names(root: Path) -> list[str]:
-    """The build ids that have a workspace under `root` (not the trash)."""
+    """The build ids that have a folder under `root` (not the trash)."""
     try:
         return [p.name for p in root.iterdir() if p.is_dir() and p.name != TRASH]
     except FileNotFoundError:
