@@ -36,6 +36,7 @@ from tingle.deploy.scheduler import (
 )
 from tingle.deploy.workflow import Release
 from tingle.errors import DeliveryError
+from tingle.workspace_files import UnsafeFile, read_workspace_file
 
 LogLine = Callable[[str], Awaitable[None]]
 _OWNER = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")  # GitHub's rule for users and orgs
@@ -61,14 +62,17 @@ class DeploySummary:
 
 def load_data_info(workspace: Path, workflows_file: str) -> DataInfo:
     """The workspace's data-info.yaml, parsed; DeliveryError (with every problem) if unusable."""
-    path = (workspace / workflows_file).resolve()
-    if not path.is_relative_to(workspace.resolve()):
-        raise DeliveryError(f"{workflows_file}: outside the repository")
+    try:  # never through a symbolic link: it could point at any file of the host
+        data = read_workspace_file(workspace, workflows_file)
+    except UnsafeFile as exc:
+        raise DeliveryError(str(exc)) from None
+    except OSError as exc:
+        raise DeliveryError(f"{workflows_file}: cannot be read: {exc.strerror}") from exc
+    if data is None:
+        raise DeliveryError(f"{workflows_file}: not found in this commit")
     try:
-        return parse_data_info(path.read_text(encoding="utf-8"), workflows_file)
-    except FileNotFoundError:
-        raise DeliveryError(f"{workflows_file}: not found in this commit") from None
-    except (OSError, UnicodeDecodeError) as exc:
+        return parse_data_info(data.decode("utf-8"), workflows_file)
+    except UnicodeDecodeError as exc:
         raise DeliveryError(f"{workflows_file}: cannot be read: {exc}") from exc
     except DataInfoError as exc:
         raise DeliveryError(str(exc)) from exc

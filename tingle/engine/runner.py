@@ -27,6 +27,7 @@ from tingle.executor.base import Engine, StepResult
 from tingle.pipeline import PipelineError, TemplateSet, compile_plan
 from tingle.plan import BuildFacts, EventKind, Plan, RunStep, Step
 from tingle.secrets import SecretStore
+from tingle.workspace_files import UnsafeFile, read_workspace_file
 
 log = structlog.get_logger(__name__)
 
@@ -143,11 +144,15 @@ class BuildRunner:
 
     def _plan(self, build: Build, workspace: Path) -> Plan | None:
         """The compiled plan, or None when the build ended here (skipped, or a broken file)."""
-        path = workspace / BUILD_INFO
-        if not path.is_file():
+        try:  # never through a symbolic link: it could point at any file of the host
+            data = read_workspace_file(workspace, BUILD_INFO)
+        except UnsafeFile as exc:
+            build.finish(BuildState.FAILURE, str(exc))
+            return None
+        if data is None:
             build.finish(BuildState.SKIPPED, f"no {BUILD_INFO} in this commit")
             return None
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = data.decode("utf-8", errors="replace")
         try:
             return compile_plan(
                 text,
