@@ -4,9 +4,11 @@ needs it."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -45,6 +47,32 @@ def _secret_value(env: Mapping[str, str], name: str) -> str:
     """TINGLE_NAME, or the contents of the file TINGLE_NAME_FILE (for mounted secrets)."""
     path = env.get(f"TINGLE_{name}_FILE", "")
     return Path(path).read_text().strip() if path else env.get(f"TINGLE_{name}", "")
+
+
+def _webhook_secrets(path: str) -> tuple[tuple[str, str], ...]:
+    """TINGLE_WEBHOOK_SECRETS_FILE: a JSON object mapping "owner/name" or "owner" to the secret of
+    that repository's (or owner's, or GitHub App's) webhook. Keys are kept lower-case: GitHub's
+    names are case-insensitive. Errors name the file and the key, never a secret."""
+    if not path:
+        return ()
+    what = f"TINGLE_WEBHOOK_SECRETS_FILE ({path})"
+    try:
+        table = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{what}: not readable JSON: {type(exc).__name__}") from None
+    if not isinstance(table, dict):
+        raise ValueError(f"{what}: expected an object mapping 'owner/name' or 'owner' to a secret")
+    pairs = []
+    for key, secret in table.items():
+        if not _SECRET_KEY.fullmatch(key):
+            raise ValueError(f"{what}: {key[:100]!r} is not 'owner/name' or 'owner'")
+        if not isinstance(secret, str) or not secret:
+            raise ValueError(f"{what}: the secret of {key!r} must be a non-empty string")
+        pairs.append((key.lower(), secret))
+    return tuple(pairs)
+
+
+_SECRET_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}(/[A-Za-z0-9._-]{1,100})?")
 
 
 @dataclass(frozen=True)
@@ -98,6 +126,11 @@ class Settings:
     session_seconds: int = 12 * 3600
     log_format: str = "auto"  # auto | json | console
     key_prefix: str = "tingle"
+    # Who may send webhooks and where code comes from (issue 13). Clone URLs are derived from
+    # github_url and a repository's full name (then `clone_url_rewrites`), never read from a
+    # payload. A repository or owner in the webhook secrets file must sign with its own secret.
+    github_url: str = "https://github.com"  # GitHub Enterprise: https://HOST
+    webhook_secrets: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -163,6 +196,8 @@ class Settings:
             session_seconds=int(get("SESSION_SECONDS", str(defaults.session_seconds))),
             log_format=get("LOG_FORMAT", defaults.log_format),
             key_prefix=get("KEY_PREFIX", defaults.key_prefix),
+            github_url=get("GITHUB_URL", defaults.github_url).rstrip("/"),
+            webhook_secrets=_webhook_secrets(get("WEBHOOK_SECRETS_FILE", "")),
         )
 
     @property
@@ -188,6 +223,7 @@ class Settings:
             if url.startswith(source):
                 return target + url[len(source) :]
         return url
+
 
 def _secrets_work_dir(env: Mapping[str, str], fallback: Path) -> Path:
     """Where build secret files go when TINGLE_SECRETS_WORK_DIR is not set: on a tmpfs when there
