@@ -5,8 +5,10 @@ The attacker holds a body GitHub signed (a delivery's log, a proxy) and sends it
 `X-GitHub-Delivery`. Before the fix each replay built again (and superseded the build running),
 and an old push to main replayed after a newer one deployed the old commit. Run on that code
 (commit 27c15f2), the first test fails at its `duplicate` assertion (the replay is queued as
-build 2); the second fails too: the replay is queued, and past the replay window nothing asked
-GitHub for the branch's head, so the old commit's deploy went through.
+build 2). The second fails at its first look at Styx (components were named without the owner
+then); with the component name and the replay-window steps adapted to that code, the replayed
+old push builds with `success`: nothing asked GitHub for the branch's head, so it deployed the
+old commit.
 """
 
 from __future__ import annotations
