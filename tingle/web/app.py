@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -20,7 +21,10 @@ from tingle.queue import connect
 from tingle.settings import Settings
 from tingle.store import BuildStore
 from tingle.web import actions, api, badge, buildpage, logapi, pages, signin, sse
+from tingle.web.auth import SessionLookup
 from tingle.web.layout import STATIC_DIR
+from tingle.web.sessions import SessionStore
+from tingle.web.signin_limits import SigninLimits
 from tingle.web.state import AppState
 from tingle.web.webhooks import github_webhook
 
@@ -93,8 +97,22 @@ def create_app(settings: Settings) -> Starlette:
         # publish the feedback, so that a webhook costs this process one Redis round trip.
         notices = BuildNotices(pool, settings.key_prefix)
         admitter = Admitter(store, pool, settings.queue_name)
+        sessions = SessionStore(pool, settings.key_prefix, settings.session_seconds)
+        limits = SigninLimits(
+            pool,
+            settings.key_prefix,
+            settings.signin_failures_per_address,
+            settings.signin_failures_total,
+            settings.signin_window_seconds,
+        )
         app.state.tingle = AppState(
-            settings=settings, queue=pool, store=store, notices=notices, admitter=admitter
+            settings=settings,
+            queue=pool,
+            store=store,
+            notices=notices,
+            admitter=admitter,
+            sessions=sessions,
+            signin_limits=limits,
         )
         try:
             yield
@@ -110,5 +128,6 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
+        middleware=[Middleware(SessionLookup)],
         lifespan=lifespan,
     )

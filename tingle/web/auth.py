@@ -1,8 +1,11 @@
 """Who may read and who may act.
 
 - Acting (cancel, restart) needs the admin token (`TINGLE_ADMIN_TOKEN`): sent as
-  `Authorization: Bearer <token>`, or through the sign-in form, which sets a session cookie. The
-  cookie holds an HMAC of the token, not the token, so rotating the token signs everyone out.
+  `Authorization: Bearer <token>`, or through the sign-in form, which starts a session
+  (tingle.web.sessions: a random cookie, a record in Redis that expires, deleted on sign-out).
+  `SessionLookup` finds the request's session once, before any handler; rotating the token ends
+  the sessions made with it. Wrong bearer tokens count against the sign-in limits as wrong
+  sign-ins do (tingle.web.signin_limits): 429 once they are used up.
 - Reading is public unless `TINGLE_PUBLIC_READ=false`; then it needs the same credentials.
 - A request authenticated by cookie that changes something must come from our own pages (its
   `Origin` is ours): with the cookie also `SameSite=Lax`, another site cannot make a signed-in
@@ -11,7 +14,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,11 +22,14 @@ from urllib.parse import quote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tingle.settings import Settings
+from tingle.web.sessions import ADMIN, ADMIN_TOKEN, Session, token_fingerprint
+from tingle.web.state import AppState
 
 SESSION_COOKIE = "tingle_session"
-SESSION_SECONDS = 12 * 3600
+_SESSION = "tingle.session"  # where SessionLookup puts the request's session in its scope
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -43,10 +48,6 @@ def access(request: Request) -> Access:
     return Access.of(request.app.state.tingle.settings)
 
 
-def session_value(token: str) -> str:
-    return hmac.new(token.encode(), b"tingle web session v1", hashlib.sha256).hexdigest()
-
-
 def token_matches(candidate: str, token: str) -> bool:
     return bool(token) and hmac.compare_digest(candidate.encode(), token.encode())
 
@@ -56,9 +57,14 @@ def _bearer(request: Request) -> str | None:
     return credentials.strip() if scheme.lower() == "bearer" else None
 
 
-def _cookie_ok(request: Request, token: str) -> bool:
-    cookie = request.cookies.get(SESSION_COOKIE, "")
-    return bool(token) and bool(cookie) and hmac.compare_digest(cookie, session_value(token))
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def session_of(request: Request) -> Session | None:
+    """The request's live session (see SessionLookup), or None."""
+    session = request.scope.get(_SESSION)
+    return session if isinstance(session, Session) else None
 
 
 def is_admin(request: Request) -> bool:
@@ -66,7 +72,55 @@ def is_admin(request: Request) -> bool:
     bearer = _bearer(request)
     if bearer is not None:
         return token_matches(bearer, token)
-    return _cookie_ok(request, token)
+    session = session_of(request)
+    return bool(token) and session is not None and session.subject == ADMIN
+
+
+class SessionLookup:
+    """ASGI middleware: looks the session cookie up in Redis (once per request, so `is_admin`
+    stays a plain function), and counts bearer tokens against the sign-in limits."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refused = await self._look_up(Request(scope))
+            if refused is not None:
+                await refused(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _look_up(self, request: Request) -> Response | None:
+        app: AppState = request.app.state.tingle
+        token = app.settings.admin_token
+        bearer = _bearer(request)
+        if bearer is not None and token:
+            address = client_address(request)
+            wait = await app.signin_limits.attempt(address)
+            if wait is not None:
+                return too_many_attempts(wait)
+            if token_matches(bearer, token):
+                await app.signin_limits.succeeded(address)
+        cookie = request.cookies.get(SESSION_COOKIE, "")
+        session = await app.sessions.get(cookie) if cookie else None
+        if session is not None and _still_valid(session, token):
+            request.scope[_SESSION] = session
+        return None
+
+
+def _still_valid(session: Session, token: str) -> bool:
+    if session.method != ADMIN_TOKEN:
+        return True
+    return bool(token) and hmac.compare_digest(session.credential, token_fingerprint(token))
+
+
+def too_many_attempts(wait_seconds: int) -> Response:
+    return JSONResponse(
+        {"error": f"too many failed sign-in attempts; try again in {wait_seconds} s"},
+        status_code=429,
+        headers={"Retry-After": str(wait_seconds)},
+    )
 
 
 def can_read(request: Request) -> bool:

@@ -2,7 +2,10 @@
 
 The cookie is HttpOnly (no script reads it), SameSite=Lax (another site's page cannot make the
 browser send it with a POST; a link from GitHub still opens the build page signed in) and Secure
-when Tingle is served over https.
+when Tingle is served over https. It names a session kept in Redis (tingle.web.sessions), which
+signing out deletes. Failed attempts are limited per client address and in all
+(tingle.web.signin_limits): past the limit the form answers 429 with Retry-After, whatever the
+token, until the window ends.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ from starlette.responses import RedirectResponse, Response
 
 from tingle.web.auth import (
     SESSION_COOKIE,
-    SESSION_SECONDS,
     access,
+    client_address,
     same_origin,
-    session_value,
     token_matches,
 )
 from tingle.web.layout import page
+from tingle.web.sessions import ADMIN, ADMIN_TOKEN, token_fingerprint
+from tingle.web.state import AppState
 
 MAX_FORM_BYTES = 4096
 
@@ -58,14 +62,23 @@ async def signin(request: Request) -> Response:
     token = access(request).admin_token
     if not same_origin(request):
         return _form(request, target, "Sign in from Tingle's own page.", status=403)
+    app: AppState = request.app.state.tingle
+    address = client_address(request)
+    wait = await app.signin_limits.attempt(address)
+    if wait is not None:
+        refused = _form(request, target, f"Too many failed attempts: wait {wait} s.", status=429)
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     if not token_matches(fields.get("token", [""])[0], token):
         return _form(request, target, "That is not the admin token.", status=401)
-    public_url = request.app.state.tingle.settings.public_url
+    await app.signin_limits.succeeded(address)
+    cookie = await app.sessions.create(ADMIN, ADMIN_TOKEN, token_fingerprint(token))
+    public_url = app.settings.public_url
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        session_value(token),
-        max_age=SESSION_SECONDS,
+        cookie,
+        max_age=app.sessions.ttl_seconds,
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https" or public_url.startswith("https://"),
@@ -74,7 +87,10 @@ async def signin(request: Request) -> Response:
 
 
 async def signout(request: Request) -> Response:
+    """Ends the session for good: its record goes, so a copy of the cookie is worth nothing."""
     response = RedirectResponse("/", status_code=303)
     if same_origin(request):
+        app: AppState = request.app.state.tingle
+        await app.sessions.revoke(request.cookies.get(SESSION_COOKIE, ""))
         response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax")
     return response

@@ -10,6 +10,8 @@ from tingle.builds.admission import Admitter
 from tingle.builds.notices import BuildNotices
 from tingle.settings import Settings
 from tingle.store import BuildStore
+from tingle.web.sessions import SessionStore
+from tingle.web.signin_limits import SigninLimits
 
 
 @dataclass
@@ -19,3 +21,5 @@ class AppState:
     store: BuildStore
     notices: BuildNotices
     admitter: Admitter
+    sessions: SessionStore
+    signin_limits: SigninLimits
