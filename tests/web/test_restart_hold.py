@@ -7,7 +7,7 @@ an arq job, so the next worker ran the fork's code without approval) and left th
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -61,7 +61,8 @@ def test_a_held_fork_build_restarted_stays_held_and_its_original_ends(
     assert (new.state, new.steps, new.attempts) == (BuildState.HELD, [], 0)
     original = records.get("701")
     assert (original.state, original.reason) == (BuildState.CANCELLED, f"restarted as #{new_id}")
-    assert "701" not in {m.decode() for m in queue.smembers(f"{settings.key_prefix}:active")}
+    active = cast(set[bytes], queue.smembers(f"{settings.key_prefix}:active"))
+    assert b"701" not in active
 
     approved = httpx.post(f"{web}/api/builds/{new_id}/approve", headers=auth, timeout=10)
 
