@@ -97,6 +97,9 @@ class Settings:
     queue_name: str = "tingle:queue"
     worker_concurrency: int = 2
     build_timeout_seconds: int = 3600
+    # Confinement (issue 13, item 1): builds tag and push only <registry>/<owner>/<repo> (the
+    # operator's registry, never the repository's).
+    registry: str = "localhost:5000"
     step_memory: str = ""  # docker's memory limit per step container, e.g. "2g"; "" = none
     step_cpus: float = 0.0  # CPUs per step container; 0 = no limit
     step_log_limit: int = 64 * 1024 * 1024  # bytes of log kept per step
@@ -179,6 +182,7 @@ class Settings:
             ),
             deploy_branches=_parse_deploy_branches(get("DEPLOY_BRANCHES", "")),
             shutdown_grace_seconds=int(get("SHUTDOWN_GRACE", str(defaults.shutdown_grace_seconds))),
+            registry=get("REGISTRY", defaults.registry),
             step_memory=get("STEP_MEMORY", ""),
             step_cpus=float(get("STEP_CPUS", "0")),
             step_log_limit=int(get("STEP_LOG_LIMIT", str(defaults.step_log_limit))),

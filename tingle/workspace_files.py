@@ -36,14 +36,28 @@ def read_workspace_file(
     handle = _descend(workspace, parts, relative)
     if handle is None:
         return None
-    with os.fdopen(handle, "rb") as file:
-        info = os.fstat(file.fileno())
+    try:
+        info = os.fstat(handle)
         if not stat.S_ISREG(info.st_mode):
             raise UnsafeFile(f"{relative}: not a regular file; refused")
-        data = file.read(max_bytes + 1)
-    if info.st_size > max_bytes or len(data) > max_bytes:
+        data = b"" if info.st_size > max_bytes else _read(handle, max_bytes + 1)
+    finally:
+        os.close(handle)
+    if info.st_size > max_bytes or len(data) > max_bytes:  # or it grew while being read
         raise UnsafeFile(f"{relative}: larger than {max_bytes} bytes; refused")
     return data
+
+
+def _read(handle: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = os.read(handle, min(limit - size, 1 << 16))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _descend(workspace: Path, parts: list[str], relative: str) -> int | None:

@@ -59,7 +59,9 @@ def test_push_to_default_branch_tests_builds_pushes_and_deploys(
 ) -> None:
     sha = make_repo("octo/data-pipeline").commit(sample_files(registry))
     response = send(web, "push", push_payload("octo/data-pipeline", sha), secret=WEBHOOK_SECRET)
-    run_worker(styx_api_url=delivery_settings.styx_api_url, styx_token=STYX_TOKEN)
+    run_worker(
+        styx_api_url=delivery_settings.styx_api_url, styx_token=STYX_TOKEN, registry=registry
+    )
 
     build = record(delivery_settings, response.json()["build_id"])
     assert build["state"] == "success", (build["reason"], build["steps"])
@@ -67,7 +69,8 @@ def test_push_to_default_branch_tests_builds_pushes_and_deploys(
         ("test", "success"), ("build", "success"), ("push", "success"), ("deploy", "success")
     ]  # fmt: skip
     image = build["image"]
-    assert image.startswith(f"{registry}/data-pipeline@sha256:")
+    # <TINGLE_REGISTRY>/<owner>/<repo>: the operator's registry, the repository's owner too
+    assert image.startswith(f"{registry}/octo/data-pipeline@sha256:")
     assert "1 passed" in log_of(delivery_settings, build["id"], 0)
 
     assert sorted(styx.workflow_ids("octo--data-pipeline")) == ["daily-report", "hourly-sync"]

@@ -300,13 +300,15 @@ async def test_an_image_is_built_pushed_and_pinned_on_the_build(
         ("build", "build_image", S),
         ("push", "push_image", S),
     ]
-    sha_tag, main_tag = f"127.0.0.1:5000/app:{build.sha[:12]}", "127.0.0.1:5000/app:main"
+    # The operator's registry (TINGLE_REGISTRY), not the template's `registry`, which is ignored.
+    own = "localhost:5000/octo/app"
+    sha_tag, main_tag = f"{own}:{build.sha[:12]}", f"{own}:main"
     [image] = engine.built
     assert image.tags == (sha_tag, main_tag)  # the default branch's tag too
     assert image.cache_from == (main_tag,)
     assert image.labels["org.opencontainers.image.revision"] == build.sha
     assert [f"{p.repository}:{p.tag}" for p in engine.pushed] == [sha_tag, main_tag]
-    assert build.image == f"127.0.0.1:5000/app@{engine.pushed[0].digest}"
+    assert build.image == f"{own}@{engine.pushed[0].digest}"
     assert recorder.logs[0][:4] == [
         f"building {sha_tag}, {main_tag}",
         "Step 1/2 : FROM base",
@@ -336,14 +338,14 @@ async def test_a_broken_dockerfile_fails_the_image_step(
 async def test_a_registry_that_cannot_be_reached_is_an_error(
     runner: MakeRunner, recorder: Recorder
 ) -> None:
-    build = a_build()
+    build = a_build(repo="octo/unreachable")  # the fake engine's registry cannot reach it
     fetch = files(
         {"build-info.yaml": docker_template("unreachable:5000"), "Dockerfile": "FROM base\n"}
     )
 
     await runner().run(build, fetch)
 
-    tag = f"unreachable:5000/app:{build.sha[:12]}"
+    tag = f"localhost:5000/octo/unreachable:{build.sha[:12]}"
     reason = f"step 'push': docker push {tag}: Docker engine: registry unreachable"
     assert (build.state, build.reason) == (BuildState.ERROR, reason)
     assert states(recorder) == [S, StepState.ERROR]

@@ -148,9 +148,17 @@ CASES: dict[str, tuple[str, list[str]]] = {
         ["6:11 steps[0].kind: cannot change template step 'build' from build_image to run"],
     ),
     "field of another kind": (
-        "version: 2\nsteps:\n  - name: b\n    kind: build_image\n"
-        "    commands: [c]\n    tags: [x]\n",
+        "version: 2\nsteps:\n  - name: b\n    kind: build_image\n    commands: [c]\n",
         ["5:5 steps[0]: 'commands' is not allowed in a build_image step"],
+    ),
+    "image tags of the repository's own (issue 13, item 1)": (
+        "version: 2\ntemplate:\n  type: docker\nsteps:\n  - name: push\n"
+        "    tags: [tingle/agent-python:latest]\n",
+        [
+            "6:11 steps[0].tags: tags are not allowed: images are tagged"
+            " <registry>/<owner>/<repo>:<short sha> (and the branch on the default branch),"
+            " the registry being the operator's"
+        ],
     ),
     "unknown kind": (
         "version: 2\nsteps:\n  - name: d\n    kind: docker\n",
@@ -179,8 +187,7 @@ CASES: dict[str, tuple[str, list[str]]] = {
         ],
     ),
     "absolute path in a step": (
-        "version: 2\nsteps:\n  - name: b\n    kind: build_image\n    dockerfile: /etc/Dockerfile\n"
-        "    tags: [x]\n",
+        "version: 2\nsteps:\n  - name: b\n    kind: build_image\n    dockerfile: /etc/Dockerfile\n",
         [
             "5:17 steps[0].dockerfile: '/etc/Dockerfile'"
             " must be a relative path inside the repository"

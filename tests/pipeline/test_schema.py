@@ -37,7 +37,7 @@ VALID = [
     + STEP
     + "    when:\n      event: [push]\n      branch: main\n      paths: ['**']\n",
     "version: 2\n" + STEP + "    env: {A: 1, B: true, C: x}\n    timeout: 600\n",
-    "version: 2\nsteps:\n  - name: b\n    kind: build_image\n    tags: x\n    build_args: {A: 1}\n",
+    "version: 2\nsteps:\n  - name: b\n    kind: build_image\n    build_args: {A: 1}\n",
     "version: 2\nsteps:\n  - name: d\n    kind: deploy\n    scheduler: styx\n",
     "version: 2\nx-base: &b\n  image: alpine\nsteps:\n  - {<<: *b, name: a, commands: c}\n",
 ]

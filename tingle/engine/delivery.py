@@ -23,6 +23,7 @@ from tingle.deploy import (
     load_data_info,
 )
 from tingle.engine.deploy_guard import BranchHeads, ensure_still_head
+from tingle.engine.image_tags import build_tags, check_namespaces, image_repository
 from tingle.errors import DeliveryError, InfrastructureError
 from tingle.executor.base import Engine, LineWriter, StepResult
 from tingle.executor.images import ImageBuild, add_branch_tag, image_labels
@@ -49,6 +50,9 @@ class DeliveryConfig:
     styx_api_url: str = ""
     styx_token: str = ""  # a static bearer token; without one, a Google ID token is used
     styx_timeout: float = 30.0
+    # The operator's registry: builds write only <registry>/<owner>/<repo> (image_tags.py).
+    registry: str = "localhost:5000"
+    agent_image_prefix: str = "tingle/agent-"
 
 
 class DeliverySteps:
@@ -58,6 +62,7 @@ class DeliverySteps:
         self._engine = engine
         self._config = config
         self._heads = heads  # None: no GitHub to ask, so no deploy (deploy_guard.py)
+        check_namespaces(config.registry, config.agent_image_prefix)  # or refuse to start
 
     async def run(self, step: DeliveryStep, at: StepContext) -> StepResult:
         say = at.say
@@ -77,27 +82,31 @@ class DeliverySteps:
         return StepResult(exit_code=0)
 
     def _tags(self, tags: tuple[str, ...], build: Build) -> tuple[str, ...]:
-        on_default_branch = build.event == "push" and build.branch == build.default_branch
-        return add_branch_tag(tags, build.branch) if on_default_branch and build.branch else tags
+        config = self._config
+        return build_tags(
+            tags, build, registry=config.registry, agent_image_prefix=config.agent_image_prefix
+        )
 
     async def _build(self, step: BuildImageStep, at: StepContext) -> None:
         build, say = at.build, at.say
         tags = self._tags(step.tags, build)
         # The default branch's tag is the newest image of this repository: its layers are the
         # best cache for any branch.
-        cache = (
-            add_branch_tag(step.tags[:1], build.default_branch)[-1:] if build.default_branch else ()
-        )
+        own = (image_repository(self._config.registry, build.repo),)
+        cache = add_branch_tag(own, build.default_branch)[-1:] if build.default_branch else ()
         await say(f"building {', '.join(tags)}")
         image = ImageBuild(
             at.workspace, tags, dockerfile=step.dockerfile, context=step.context,
             build_args=dict(step.build_args),
             labels=image_labels(revision=build.sha, source=build.clone_url, build_url=at.build_url),
             cache_from=cache,
+            credentials=not build.is_fork,  # untrusted code never gets the registry's
         )  # fmt: skip
         await self._engine.build_image(image, say)
 
     async def _push(self, step: PushImageStep, build: Build, say: Say) -> None:
+        if build.is_fork:  # whatever the plan says: the runtime is the last gate
+            raise DeliveryError("a pull request from a fork never pushes images")
         pushed = []
         for tag in self._tags(step.tags, build):
             await say(f"pushing {tag}")

@@ -44,6 +44,8 @@ def delivery_config(settings: Settings) -> DeliveryConfig:
         styx_api_url=settings.styx_api_url,
         styx_token=settings.styx_token,
         styx_timeout=settings.styx_timeout,
+        registry=settings.registry,
+        agent_image_prefix=settings.agent_image_prefix,
     )
 
 

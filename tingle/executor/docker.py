@@ -73,7 +73,7 @@ class DockerEngine:
             docker_images.build_image, self.client, image.workspace, image.tags,
             dockerfile=image.dockerfile, context=image.context, build_args=image.build_args,
             labels=image.labels, cache_from=image.cache_from, network_mode=self._options.network,
-            auth=self._options.registry_auth,
+            auth=self._options.registry_auth if image.credentials else None,
             on_line=docker_images.line_bridge(on_line, asyncio.get_running_loop()),
         )  # fmt: skip
 

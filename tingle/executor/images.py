@@ -69,3 +69,4 @@ class ImageBuild:
     build_args: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
     cache_from: tuple[str, ...] = ()
+    credentials: bool = True  # False: an untrusted build (a fork's), built without registry auth

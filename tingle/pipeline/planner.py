@@ -112,6 +112,12 @@ def _image(step: StepSpec, ctx: Context) -> str:
 
 
 def _tags(step: StepSpec, ctx: Context) -> tuple[str, ...]:
+    if "tags" in step.marks:  # the repository's own: images are named by Tingle, not by it
+        message = (
+            "tags are not allowed: images are tagged <registry>/<owner>/<repo>:<short sha> (and "
+            "the branch on the default branch), the registry being the operator's"
+        )
+        ctx.report.add(step.marks["tags"], join_path(step.path, "tags"), message)
     for i, tag in enumerate(step.tags or ()):
         if not tag or _WHITESPACE.search(tag):
             _problem(step, f"tags[{i}]", f"invalid image tag '{tag}'", ctx)

@@ -111,8 +111,6 @@ def _check_complete(mapping: Map, kind: str, path: str, report: Report) -> None:
         if "image" not in mapping.entries and "agent" not in mapping.entries:
             report.add(mapping.mark, join_path(path, "image"), "required (or agent)")
         f.required(mapping, "commands", path, report)
-    elif kind in ("build_image", "push_image"):
-        f.required(mapping, "tags", path, report)
 
 
 def _read_field(key: str, node: Node, path: str, report: Report) -> object | None:
