@@ -42,7 +42,9 @@ def test_a_commit_on_wip_listing_every_branch_deploys_nothing(
     response = send(
         web, "push", push_payload("acme/reports", sha, branch="wip/x"), secret=WEBHOOK_SECRET
     )
-    run_worker(styx_api_url=delivery_settings.styx_api_url, styx_token=STYX_TOKEN)
+    run_worker(
+        styx_api_url=delivery_settings.styx_api_url, styx_token=STYX_TOKEN, registry=registry
+    )
 
     build = record(delivery_settings, response.json()["build_id"])
     assert build["state"] == "success", (build["reason"], build["steps"])
@@ -72,7 +74,9 @@ def test_another_repository_cannot_update_or_delete_acme_s_workflows(
     for name in ("acme/reports", "other/reports"):
         sha = make_repo(name).commit(files)
         send(web, "push", push_payload(name, sha), secret=WEBHOOK_SECRET)
-    run_worker(styx_api_url=delivery_settings.styx_api_url, styx_token=STYX_TOKEN)
+    run_worker(
+        styx_api_url=delivery_settings.styx_api_url, styx_token=STYX_TOKEN, registry=registry
+    )
 
     other, acme = (record(delivery_settings, build_id) for build_id in ("2", "1"))
     assert other["repo"] == "other/reports" and other["state"] == "success", other["reason"]

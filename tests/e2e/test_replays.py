@@ -69,7 +69,11 @@ def test_an_old_push_to_main_replayed_after_a_newer_one_deploys_nothing(
     repo = make_repo("octo/data-pipeline")
     old_sha = repo.commit(sample_files(registry), "old")
     old_body = json.dumps(push_payload("octo/data-pipeline", old_sha)).encode()
-    deliver = {"styx_api_url": delivery_settings.styx_api_url, "styx_token": STYX_TOKEN}
+    deliver = {
+        "styx_api_url": delivery_settings.styx_api_url,
+        "styx_token": STYX_TOKEN,
+        "registry": registry,  # the operator's TINGLE_REGISTRY: images go there, not the sample's
+    }
     send(web, "push", old_body, secret=WEBHOOK_SECRET)
     run_worker(**deliver)
     new_sha = repo.commit({"README.md": "a newer commit\n"}, "new")
