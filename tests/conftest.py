@@ -48,6 +48,27 @@ def docker_client() -> Any:
     return client
 
 
+@pytest.fixture(scope="session", autouse=True)
+def confined_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The tests' folders on one mount `nosuid,nodev`, as a worker mounts its workspace root
+    (tingle.executor.workspace_mount): the workspaces under them are confined already, so no test
+    leaves a mount of its own behind. Unmounted at the end."""
+    import os
+    import subprocess
+
+    base = tmp_path_factory.getbasetemp()
+    mounted = os.geteuid() == 0 and all(
+        subprocess.run(command, check=False, capture_output=True).returncode == 0
+        for command in (
+            ["mount", "--bind", str(base), str(base)],
+            ["mount", "-o", "remount,bind,nosuid,nodev", str(base)],
+        )
+    )
+    yield
+    if mounted:
+        subprocess.run(["umount", "-l", str(base)], check=False, capture_output=True)
+
+
 @pytest.fixture
 def repos_root(tmp_path: Path) -> Path:
     return tmp_path / "repos"

@@ -97,10 +97,12 @@ class Settings:
     queue_name: str = "tingle:queue"
     worker_concurrency: int = 2
     build_timeout_seconds: int = 3600
-    # Confinement (issue 13, item 1): builds tag and push only <registry>/<owner>/<repo> (the
-    # operator's registry, never the repository's).
+    # Confinement (issue 13, items 1 and 6): builds tag and push only <registry>/<owner>/<repo>
+    # (the operator's registry, never the repository's); step containers have a memory and a
+    # process limit by default ("" / 0: none).
     registry: str = "localhost:5000"
-    step_memory: str = ""  # docker's memory limit per step container, e.g. "2g"; "" = none
+    step_memory: str = "4g"  # docker's memory limit per step container, e.g. "2g"
+    step_pids: int = 4096  # processes per step container
     step_cpus: float = 0.0  # CPUs per step container; 0 = no limit
     step_log_limit: int = 64 * 1024 * 1024  # bytes of log kept per step
     registry_username: str = ""  # credentials for pushing images; none when empty
@@ -183,7 +185,8 @@ class Settings:
             deploy_branches=_parse_deploy_branches(get("DEPLOY_BRANCHES", "")),
             shutdown_grace_seconds=int(get("SHUTDOWN_GRACE", str(defaults.shutdown_grace_seconds))),
             registry=get("REGISTRY", defaults.registry),
-            step_memory=get("STEP_MEMORY", ""),
+            step_memory=get("STEP_MEMORY", defaults.step_memory),
+            step_pids=int(get("STEP_PIDS", str(defaults.step_pids))),
             step_cpus=float(get("STEP_CPUS", "0")),
             step_log_limit=int(get("STEP_LOG_LIMIT", str(defaults.step_log_limit))),
             heartbeat_seconds=float(get("HEARTBEAT", str(defaults.heartbeat_seconds))),

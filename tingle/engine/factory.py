@@ -33,6 +33,7 @@ def engine_options(settings: Settings, *, worker: str | None, **overrides: Any) 
             options,
             memory=settings.step_memory,
             cpus=settings.step_cpus,
+            pids=settings.step_pids,
             worker=worker,
             instance=settings.instance,
         )

@@ -33,6 +33,7 @@ from tingle.executor.base import (
     step_script,
 )
 from tingle.executor.images import ImageBuild, PushedImage
+from tingle.executor.workspace_mount import confine_root
 from tingle.plan import RunStep
 
 log = structlog.get_logger(__name__)
@@ -42,6 +43,15 @@ STEP_LABEL = "tingle.step"
 WORKER_LABEL = "tingle.worker"  # which worker made the container; absent for `tingle exec`
 INSTANCE_LABEL = "tingle.instance"  # which Tingle (Redis and key prefix) the worker serves
 TIMEOUT_EXIT_CODE = 124  # what coreutils' `timeout` answers; shown when Tingle kills a step
+# Step containers: no privilege gained through setuid binaries or file capabilities, and of root's
+# capabilities only those that package managers and file tools use (chown and chmod of files not
+# their own, switching user as apt and su do); no raw sockets, mknod, chroot, kill, setfcap, ...
+STEP_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID")
+CONFINEMENT: dict[str, Any] = {
+    "security_opt": ["no-new-privileges"],
+    "cap_drop": ["ALL"],
+    "cap_add": list(STEP_CAPABILITIES),
+}
 
 
 def connect(base_url: str | None = None) -> DockerClient:
@@ -141,6 +151,7 @@ class DockerExecutor:
         self._workspace = workspace
         try:
             await asyncio.to_thread(self._client.ping)
+            await asyncio.to_thread(confine_root, workspace.parent)  # 0700, nosuid, nodev
         except Exception as exc:
             raise InfrastructureError(f"Docker engine unreachable: {exc}") from exc
 
@@ -228,6 +239,7 @@ class DockerExecutor:
             },
             "network_mode": self._network,
             "detach": True,
+            **CONFINEMENT,
             **self._limits,
         }
         try:
