@@ -151,7 +151,8 @@ class DockerExecutor:
         self._workspace = workspace
         try:
             await asyncio.to_thread(self._client.ping)
-            await asyncio.to_thread(confine_root, workspace.parent)  # 0700, nosuid, nodev
+            # 0700, and a worker's mounted nosuid,nodev (not `tingle exec`'s scratch folder)
+            await asyncio.to_thread(confine_root, workspace.parent, mount=bool(self._owner))
         except Exception as exc:
             raise InfrastructureError(f"Docker engine unreachable: {exc}") from exc
 

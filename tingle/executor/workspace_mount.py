@@ -6,8 +6,10 @@ bind mount copies the flags of the mount it is taken from: every step's `/worksp
 
 The mount (`mount --bind ROOT ROOT`, then `mount -o remount,bind,nosuid,nodev ROOT`) needs root,
 as dockerd does; it is made once, by the first build a worker runs, and stays (a second worker on
-the machine finds it made). Without root, the root is only made 0700 and a warning says so; see the
-README for user-namespace remapping, which makes a container's root no root of the host at all."""
+the machine finds it made). dockerd must share the worker's mount namespace (it does when both run
+on the host) for its bind mounts to see it. Without root, the root is only made 0700 and a warning
+says so; see the README for user-namespace remapping, which makes a container's root no root of the
+host at all."""
 
 from __future__ import annotations
 
@@ -29,13 +31,14 @@ def confined(path: Path) -> bool:
     return os.statvfs(path).f_flag & _CONFINED == _CONFINED
 
 
-def confine_root(root: Path) -> bool:
-    """Make `root` 0700 and mount it `nosuid,nodev` if it is not yet; True when it is."""
+def confine_root(root: Path, *, mount: bool = True) -> bool:
+    """Make `root` 0700 and (`mount`) mount it `nosuid,nodev` if it is not yet; True when it is.
+    `tingle exec` does not mount: its root is a scratch folder removed when it ends."""
     with _lock:
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(root, 0o700)
-        if confined(root):
-            return True
+        if confined(root) or not mount:
+            return confined(root)
         if os.geteuid() != 0:
             log.warning("workspace root not mounted nosuid,nodev: not root", root=str(root))
             return False
