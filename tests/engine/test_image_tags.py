@@ -14,9 +14,11 @@ import pytest
 from testing.fake_engine import FakeEngine
 from tests.engine.helpers import a_build
 from tingle.engine.delivery import DeliveryConfig, DeliverySteps, StepContext
+from tingle.engine.factory import engine_options
 from tingle.engine.image_tags import canonical, check_namespaces
 from tingle.plan import BuildImageStep, PushImageStep
 from tingle.secrets import StepSecrets
+from tingle.settings import Settings
 
 SHA_TAG = f"reg:5000/octo/app:{'a' * 12}"
 
@@ -91,6 +93,8 @@ def test_the_agent_prefix_may_never_lie_in_the_builds_registry() -> None:
             check_namespaces(registry, prefix)
     with pytest.raises(ValueError, match="agent"):
         DeliverySteps(FakeEngine(), DeliveryConfig(registry="docker.io"))
+    with pytest.raises(ValueError, match="agent"):  # a worker does not start
+        engine_options(Settings(registry="docker.io"), worker="w:1")
 
 
 def test_names_compare_as_the_engine_resolves_them() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from tingle.engine.cleanups import Cleanups
 from tingle.engine.delivery import DeliveryConfig, DeliverySteps
 from tingle.engine.deploy_guard import GitHubBranchHeads
+from tingle.engine.image_tags import check_namespaces
 from tingle.engine.runner import BuildEvents, BuildRunner, RunnerConfig
 from tingle.executor.base import Engine, EngineOptions
 from tingle.executor.images import RegistryAuth
@@ -21,7 +22,9 @@ from tingle.settings import Settings
 
 def engine_options(settings: Settings, *, worker: str | None, **overrides: Any) -> EngineOptions:
     """How `worker`'s step containers run (None: `tingle exec`, whose containers belong to no
-    worker and no Tingle instance, and have no limits but the default process cap)."""
+    worker and no Tingle instance, and have no limits but the default process cap). Called as a
+    worker starts: a configuration where builds could write agent images stops it (ValueError)."""
+    check_namespaces(settings.registry, settings.agent_image_prefix)
     auth = (
         RegistryAuth(settings.registry_username, settings.registry_password)
         if settings.registry_username
