@@ -56,6 +56,7 @@ def test_an_option_as_clone_url_or_repository_name_runs_nothing_on_the_worker(
     client.close()
     run_worker()
 
+    assert not marker.exists()  # git never took the URL for an option
     assert by_name.status_code == 400, by_name.text
     assert "'repository.full_name' is not 'owner/name'" in by_name.json()["error"]
     built = record(settings, by_url.json()["build_id"])
@@ -64,4 +65,3 @@ def test_an_option_as_clone_url_or_repository_name_runs_nothing_on_the_worker(
     refused = record(settings, forged_id)
     assert refused["state"] == "error"
     assert refused["reason"].startswith("checkout failed: refused to fetch from '--upload-pack=")
-    assert not marker.exists()
