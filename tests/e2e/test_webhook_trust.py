@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +130,13 @@ def test_a_repository_with_its_own_secret_refuses_the_global_one(
     beta = send(per_repo_web, "push", push_payload("beta/tool", sha), secret=WEBHOOK_SECRET)
     assert beta.status_code == 401, beta.text
     assert send(per_repo_web, "ping", {"zen": "hi"}, secret=ACME_WEBHOOK_SECRET).status_code == 401
+    # The same, form-encoded (the JSON in a `payload` field) instead of JSON.
+    form = urllib.parse.urlencode({"payload": json.dumps(push_payload("acme/app", sha))}).encode()
+    as_form = "application/x-www-form-urlencoded"
+    posted = send(per_repo_web, "push", form, secret=WEBHOOK_SECRET, content_type=as_form)
+    assert posted.status_code == 401, posted.text
+    posted = send(per_repo_web, "push", form, secret=ACME_WEBHOOK_SECRET, content_type=as_form)
+    assert posted.status_code == 202, posted.text
 
     own = send(per_repo_web, "push", push_payload("acme/app", sha), secret=ACME_WEBHOOK_SECRET)
     assert own.status_code == 202, own.text
