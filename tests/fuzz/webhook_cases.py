@@ -134,16 +134,17 @@ class Case:
 
     def builds(self) -> bool:
         """Whether Tingle should build this: signed, and a push or pull request it can use."""
+        return self.trigger() is not None
+
+    def trigger(self) -> BuildTrigger | None:
+        """The build this case asks for, if Tingle should build it."""
         if not (self.signed and self.event and self.delivery) or len(self.delivery) > 128:
-            return False
+            return None
         try:
-            payload = decode_payload(self.content_type, self.body)
+            outcome = parse_event(self.event, decode_payload(self.content_type, self.body))
         except MalformedPayload:
-            return False
-        try:
-            return isinstance(parse_event(self.event, payload), BuildTrigger)
-        except MalformedPayload:
-            return False
+            return None
+        return outcome if isinstance(outcome, BuildTrigger) else None
 
 
 arbitrary_cases = st.builds(
