@@ -103,14 +103,9 @@ class DockerEngine:
     async def leftover_builds(self) -> set[str]:
         if self._options.instance is None:
             return set()
+        # Only this Tingle's workers' containers: not `tingle exec`'s, not another Tingle's.
         containers = await asyncio.to_thread(
-            self.client.containers.list,
-            all=True,
-            # Only this Tingle's workers' containers: not `tingle exec`'s, not another Tingle's.
-            filters={"label": f"{INSTANCE_LABEL}={self._options.instance}"},
-            # From the list alone: inspecting each one fails when a worker's background clean-up
-            # removes it meanwhile.
-            sparse=True,
+            _listed, self.client, [f"{INSTANCE_LABEL}={self._options.instance}"]
         )
         labels = ((c.attrs.get("Labels") or {}) for c in containers)
         return {found for found in (label.get(BUILD_LABEL, "") for label in labels) if found}
@@ -279,12 +274,20 @@ def remove_build_containers(client: DockerClient, build_id: str, instance: str) 
     """Remove every container of a build of this Tingle `instance` (build ids are only unique
     within one), e.g. those left behind by a worker that died."""
     labels = [f"{BUILD_LABEL}={build_id}", f"{INSTANCE_LABEL}={instance}"]
-    # Sparse: listing in full inspects each container, and one removed meanwhile (by a clean-up
-    # running beside this) would make the listing fail.
-    found = client.containers.list(all=True, sparse=True, filters={"label": labels})
+    found = _listed(client, labels)
     for container in found:
         _remove(container)
     return len(found)
+
+
+def _listed(client: DockerClient, labels: list[str]) -> list[Container]:
+    """Every container, running or not, carrying all of `labels`. Sparse: listing in full inspects
+    each container, and one removed meanwhile (by a clean-up running beside this) would make the
+    listing fail."""
+    found: list[Container] = client.containers.list(
+        all=True, sparse=True, filters={"label": labels}
+    )
+    return found
 
 
 def _oom_killed(container: Container) -> bool:
