@@ -173,6 +173,7 @@ class Lab:
             github_write_burst=self.write_burst,
             clone_url_rewrites=(("https://github.com/", f"{(self.root / 'repos').as_uri()}/"),),
             workspace_root=self.root / "workspaces",
+            archive_url=str(self.root / "archive"),
             worker_concurrency=1,
         )
         return replace(base, **overrides)

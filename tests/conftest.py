@@ -100,6 +100,8 @@ def settings(redis_url: str, tmp_path: Path, repos_root: Path, fake_github: Any)
         workspace_root=tmp_path / "workspaces",
         secrets_url=str(tmp_path / "secrets"),
         secrets_work_dir=tmp_path / "build-secrets",
+        archive_url=str(tmp_path / "archive"),
+        archive_delay_seconds=0.0,
     )
 
 

@@ -109,6 +109,8 @@ class Build:
     # A pull request's base branch (`branch` is its head branch); None for pushes and for records
     # stored before it was kept.
     base_branch: str | None = None
+    # The steps' logs were moved to the blob store (tingle.archive) and are read from there.
+    logs_archived: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         # Field by field, not `asdict`: every save and every webhook makes one, and asdict's deep

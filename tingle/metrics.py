@@ -153,6 +153,35 @@ WORKER_CAPACITY = Gauge(
     registry=REGISTRY,
 )
 
+ARCHIVE_DUE = Gauge(
+    "tingle_archive_backlog",
+    "Ended builds whose logs are still in Redis, waiting to move to the blob store.",
+    registry=REGISTRY,
+)
+ARCHIVE_OLDEST_DUE = Gauge(
+    "tingle_archive_oldest_due_seconds",
+    "How long the longest-waiting of them has been due (0 when none is).",
+    registry=REGISTRY,
+)
+ARCHIVE_FAILURES = Counter(
+    "tingle_archive_failures",
+    "Attempts to archive a build's logs that failed (retried later; nothing is lost).",
+    registry=REGISTRY,
+)
+ARCHIVED_BUILDS = Counter(
+    "tingle_archived_builds", "Builds whose logs moved to the blob store.", registry=REGISTRY
+)
+EXPIRED_BUILDS = Counter(
+    "tingle_expired_builds",
+    "Builds removed by retention (their age, or past their branch's newest N).",
+    registry=REGISTRY,
+)
+REDIS_USED_MEMORY = Gauge(
+    "tingle_redis_used_memory_bytes",
+    "Redis's used_memory (INFO memory), read at scrape.",
+    registry=REGISTRY,
+)
+
 
 def _known(value: str, allowed: frozenset[str], other: str = "other") -> str:
     return value if value in allowed else other
@@ -265,6 +294,18 @@ async def _refresh_backlog(
     oldest_age.set(max(0.0, now - float(oldest[0][1]) / units_per_second) if oldest else 0.0)
 
 
+async def refresh_archive(redis: Redis, due_key: str, now: float | None = None) -> None:
+    await _refresh_backlog(redis, due_key, ARCHIVE_DUE, ARCHIVE_OLDEST_DUE, 1, now)
+
+
+async def refresh_redis_memory(redis: Redis) -> None:
+    try:
+        info = await redis.info("memory")
+    except Exception:  # a scrape must not fail because Redis did
+        return
+    REDIS_USED_MEMORY.set(float(info.get("used_memory", 0)))
+
+
 def render(accept: str = "") -> tuple[bytes, str]:
     """The exposition of every metric, and its content type (OpenMetrics when `accept` asks)."""
     encoder, content_type = choose_encoder(accept)
@@ -272,7 +313,11 @@ def render(accept: str = "") -> tuple[bytes, str]:
 
 
 async def exposition(
-    redis: Redis | None = None, queue_name: str = "", accept: str = "", feedback_due_key: str = ""
+    redis: Redis | None = None,
+    queue_name: str = "",
+    accept: str = "",
+    feedback_due_key: str = "",
+    archive_due_key: str = "",
 ) -> tuple[bytes, str]:
     """What the web app's `/metrics` answers: the queue and the feedback due read now, then every
     metric."""
@@ -280,4 +325,8 @@ async def exposition(
         await refresh_queue(redis, queue_name)
     if redis is not None and feedback_due_key:
         await refresh_feedback(redis, feedback_due_key)
+    if redis is not None and archive_due_key:
+        await refresh_archive(redis, archive_due_key)
+    if redis is not None:
+        await refresh_redis_memory(redis)
     return render(accept)

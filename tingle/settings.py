@@ -136,6 +136,14 @@ class Settings:
     # payload. A repository or owner in the webhook secrets file must sign with its own secret.
     github_url: str = "https://github.com"  # GitHub Enterprise: https://HOST
     webhook_secrets: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # Bounds on what Tingle stores (issue 14): ended builds' logs move to a blob store (a folder,
+    # or s3:// gs:// az:// URLs); builds expire after `retention_seconds`, and a branch or pull
+    # request keeps only its newest `keep_builds_per_lane` (0: no count limit).
+    archive_url: str = "/var/lib/tingle/archive"
+    archive_delay_seconds: float = 10.0  # after a build ends, before its logs move
+    retention_seconds: float = 90 * 24 * 3600.0
+    keep_builds_per_lane: int = 500
+    retention_batch: int = 500  # builds a janitor pass expires at most
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -205,6 +213,13 @@ class Settings:
             key_prefix=get("KEY_PREFIX", defaults.key_prefix),
             github_url=get("GITHUB_URL", defaults.github_url).rstrip("/"),
             webhook_secrets=_webhook_secrets(get("WEBHOOK_SECRETS_FILE", "")),
+            archive_url=get("ARCHIVE_URL", defaults.archive_url),
+            archive_delay_seconds=duration(get("ARCHIVE_DELAY", "10s")),
+            retention_seconds=duration(get("RETENTION", "90d")),
+            keep_builds_per_lane=int(
+                get("KEEP_BUILDS_PER_BRANCH", str(defaults.keep_builds_per_lane))
+            ),
+            retention_batch=int(get("RETENTION_BATCH", str(defaults.retention_batch))),
         )
 
     @property
@@ -230,6 +245,23 @@ class Settings:
             if url.startswith(source):
                 return target + url[len(source) :]
         return url
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration(text: str) -> float:
+    """Seconds in `text`: `90d`, `12h`, `30m`, `45s`, or a plain number of seconds."""
+    text = text.strip().lower()
+    unit = _UNITS.get(text[-1:], 0)
+    number = text[:-1] if unit else text
+    try:
+        value = float(number) * (unit or 1)
+    except ValueError:
+        raise ValueError(f"not a duration: {text!r} (e.g. 90d, 12h, 30m, 45s)") from None
+    if value < 0:
+        raise ValueError(f"a duration cannot be negative: {text!r}")
+    return value
 
 
 def _secrets_work_dir(env: Mapping[str, str], fallback: Path) -> Path:

@@ -13,6 +13,10 @@ Keys (all under the configured prefix, `tingle` by default):
 - `cancel:{id}`           set when someone asked to cancel a build, with the reason
 - `lane:{repo}:{lane}`    recent builds of one branch or pull request, which newer ones supersede
 - `active`, `alive:{id}`  builds not finished yet, and a running one's heartbeat (short expiry)
+- `history:{repo}:{lane}` every build of one branch or pull request (unlike the lane, untrimmed:
+                          retention keeps its newest N, tingle.archive.retention)
+- `archive-due`           ended builds whose logs are still to archive, by when to try
+- `expire-due`            builds retention removes before their time (past a lane's newest N)
 """
 
 from __future__ import annotations
@@ -67,6 +71,8 @@ class BuildStore:
             pipe.zadd(self.key("repos"), {build.repo: build.created_at})
             if build.state.terminal:
                 pipe.srem(self.key("active"), build.id)
+                if not build.logs_archived:
+                    pipe.zadd(self.key("archive-due"), {build.id: build.finished_at or 0}, nx=True)
             else:
                 pipe.sadd(self.key("active"), build.id)
             await pipe.execute()
@@ -124,8 +130,11 @@ class BuildStore:
         return self.lane_of(build.repo, pr_number=build.pr_number, branch=build.branch)
 
     def lane_of(self, repo: str, *, pr_number: int | None, branch: str | None) -> str:
-        lane = f"pr:{pr_number}" if pr_number is not None else f"branch:{branch}"
-        return self.key("lane", repo, lane)
+        return self.key("lane", repo, _lane(pr_number, branch))
+
+    def history_key(self, build: Build) -> str:
+        """Every build of the build's lane, for retention's newest N per branch or PR."""
+        return self.key("history", build.repo, _lane(build.pr_number, build.branch))
 
     async def unfinished_lane_builds(self, lane_key: str) -> list[str]:
         """The recent builds of a lane not finished yet, newest first."""
@@ -139,6 +148,35 @@ class BuildStore:
         """Forget the logs of an attempt that did not finish, before the build runs again."""
         if step_count:
             await self.redis.delete(*(self.log_key(build_id, i) for i in range(step_count)))
+
+    async def forget_logs(self, build_id: str, step_count: int) -> None:
+        """The live logs of a build whose logs are archived now (tingle.archive.archiver)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if step_count:
+                pipe.delete(*(self.log_key(build_id, i) for i in range(step_count)))
+            pipe.zrem(self.key("archive-due"), build_id)
+            await pipe.execute()
+
+    async def forget_build(self, build_id: str, build: Build | None) -> None:
+        """Everything Redis holds of a build past retention, but its delivery and event keys:
+        those keep their own expiry, so a redelivery of its webhook is still a duplicate."""
+        steps = len(build.steps) if build else 0
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(
+                self.key("build", build_id),
+                self.key("cancel", build_id),
+                *(self.log_key(build_id, i) for i in range(steps)),
+            )
+            for index in ("builds", "archive-due", "expire-due"):
+                pipe.zrem(self.key(index), build_id)
+            if build is not None:
+                pipe.zrem(self.key("repo", build.repo, "builds"), build_id)
+                pipe.zrem(self.lane_key(build), build_id)
+                pipe.zrem(self.history_key(build), build_id)
+                pipe.zcard(self.key("repo", build.repo, "builds"))
+            answers = await pipe.execute()
+        if build is not None and answers[-1] == 0:  # its last build: the repository goes too
+            await self.redis.zrem(self.key("repos"), build.repo)
 
     async def heartbeat(self, build_id: str, worker: str, ttl_seconds: int) -> None:
         await self.redis.set(self.key("alive", build_id), worker, ex=ttl_seconds)
@@ -215,6 +253,10 @@ class BuildStore:
         return [_chunk(entry_id, fields) for _, entries in streams for entry_id, fields in entries]
 
     # --- end of queries for the web view ---
+
+
+def _lane(pr_number: int | None, branch: str | None) -> str:
+    return f"pr:{pr_number}" if pr_number is not None else f"branch:{branch}"
 
 
 def _chunk(entry_id: bytes | str, fields: dict[bytes | str, bytes | str]) -> LogChunk:

@@ -39,10 +39,10 @@ from tingle.store import (
 )
 
 # KEYS: delivery (or ""), build-seq, builds, repo builds, repos, active, lane, queue, notices,
-#       event (or "")
+#       event (or ""), history, expire-due
 # ARGV: delivery ttl, record without id, created_at, repo, job bytes (or ""), job ttl ms,
 #       queue score ms, lane length, build key prefix, arq job key prefix, job id prefix,
-#       notices kept, event ttl
+#       notices kept, event ttl, builds kept per lane (0: no limit)
 _ADMIT = """
 if KEYS[1] ~= '' then
   local existing = redis.call('GET', KEYS[1])
@@ -71,6 +71,14 @@ redis.call('RPUSH', KEYS[9], id)
 redis.call('LTRIM', KEYS[9], -tonumber(ARGV[12]), -1)
 redis.call('ZADD', KEYS[7], ARGV[3], id)
 redis.call('ZREMRANGEBYRANK', KEYS[7], 0, -tonumber(ARGV[8]) - 1)
+redis.call('ZADD', KEYS[11], ARGV[3], id)
+local keep = tonumber(ARGV[14])
+if keep > 0 then
+  for _, past in ipairs(redis.call('ZRANGE', KEYS[11], 0, -keep - 1)) do
+    redis.call('ZADD', KEYS[12], ARGV[3], past)
+  end
+  redis.call('ZREMRANGEBYRANK', KEYS[11], 0, -keep - 1)
+end
 local older = {}
 for _, other in ipairs(redis.call('ZREVRANGEBYSCORE', KEYS[7], ARGV[3], '-inf')) do
   if other ~= id and redis.call('SISMEMBER', KEYS[6], other) == 1 then
@@ -89,8 +97,11 @@ class Admission:
 
 
 class Admitter:
-    def __init__(self, store: BuildStore, queue: ArqRedis, queue_name: str) -> None:
+    def __init__(
+        self, store: BuildStore, queue: ArqRedis, queue_name: str, keep_per_lane: int = 0
+    ) -> None:
         self._store = store
+        self._keep_per_lane = keep_per_lane  # older builds of a lane are left to retention
         self._queue = queue
         self._queue_name = queue_name
         self._script = queue.register_script(_ADMIT)
@@ -123,6 +134,8 @@ class Admitter:
                 self._queue_name,
                 notices_key(self._store.prefix),
                 key("event", event_key) if event_key else "",
+                self._store.history_key(build),
+                key("expire-due"),
             ],
             args=[
                 DELIVERY_TTL_SECONDS,
@@ -138,6 +151,7 @@ class Admitter:
                 JOB_ID_PREFIX,
                 NOTICES_KEPT,
                 EVENT_TTL_SECONDS,
+                self._keep_per_lane,
             ],
         )
         build_id, created = as_text(answer[0]), bool(answer[1])

@@ -78,6 +78,7 @@ def _up(args: argparse.Namespace) -> int:
             webhook_secret=settings.webhook_secret or _stored_secret(state_dir / "webhook-secret"),
             public_url=os.environ.get("TINGLE_PUBLIC_URL", f"http://{args.host}:{args.port}"),
             workspace_root=Path(os.environ.get("TINGLE_WORKSPACE_ROOT", state_dir / "workspaces")),
+            archive_url=os.environ.get("TINGLE_ARCHIVE_URL", str(state_dir / "archive")),
             redis_url=redis_url,
         )
         print(f"Tingle is up.\n  webhook URL:    {settings.public_url}/webhooks/github")

@@ -13,6 +13,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from tingle import metrics
+from tingle.archive.blobs import BlobStore
+from tingle.archive.logs import LogReader
 from tingle.builds.admission import Admitter
 from tingle.builds.notices import BuildNotices
 from tingle.forge.feedback_keys import feedback_due_key
@@ -38,7 +40,11 @@ async def metrics_endpoint(request: Request) -> Response:
     app: AppState = request.app.state.tingle
     accept = request.headers.get("accept", "")
     body, content_type = await metrics.exposition(
-        app.queue, app.settings.queue_name, accept, feedback_due_key(app.settings.key_prefix)
+        app.queue,
+        app.settings.queue_name,
+        accept,
+        feedback_due_key(app.settings.key_prefix),
+        app.store.key("archive-due"),
     )
     return Response(body, headers={"Content-Type": content_type})
 
@@ -96,7 +102,7 @@ def create_app(settings: Settings) -> Starlette:
         # No GitHub work here: the web app tells the workers which builds changed, and they
         # publish the feedback, so that a webhook costs this process one Redis round trip.
         notices = BuildNotices(pool, settings.key_prefix)
-        admitter = Admitter(store, pool, settings.queue_name)
+        admitter = Admitter(store, pool, settings.queue_name, settings.keep_builds_per_lane)
         sessions = SessionStore(pool, settings.key_prefix, settings.session_seconds)
         limits = SigninLimits(
             pool,
@@ -113,6 +119,7 @@ def create_app(settings: Settings) -> Starlette:
             admitter=admitter,
             sessions=sessions,
             signin_limits=limits,
+            logs=LogReader(store, BlobStore.open(settings.archive_url)),
         )
         try:
             yield

@@ -19,8 +19,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
+from tingle.archive.logs import ArchivedLog, LogSource
 from tingle.build import Build
-from tingle.store import BuildStore
 from tingle.web.ansi import render_line
 from tingle.web.auth import readable_api
 from tingle.web.logwindow import Cursor, LogWindow, StepLog
@@ -58,16 +58,17 @@ async def step_log(request: Request) -> Response:
     if found is None:
         return PlainTextResponse("not found\n", status_code=404)
     build, index = found
+    source = await app_state(request).logs.source(build, index)
     accept = request.headers.get("accept", "")
     if request.query_params.get("format") == "json" or accept.startswith("application/json"):
         try:
-            window = await _window(StepLog(app_state(request).store, build.id, index), request)
+            window = await _window(StepLog(source), request)
         except ValueError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         as_html = request.query_params.get("render") == "html"
         return JSONResponse(window_view(build, index, window, as_html=as_html))
     download = request.query_params.get("download") in ("1", "true")
-    return _raw(app_state(request).store, build.id, index, download=download)
+    return _raw(source, build.id, index, download=download)
 
 
 async def _window(log: StepLog, request: Request) -> LogWindow:
@@ -106,10 +107,14 @@ def window_view(build: Build, index: int, window: LogWindow, *, as_html: bool) -
     return view
 
 
-def _raw(store: BuildStore, build_id: str, index: int, *, download: bool) -> Response:
+def _raw(source: LogSource, build_id: str, index: int, *, download: bool) -> Response:
     async def body() -> AsyncIterator[bytes]:
+        if isinstance(source, ArchivedLog):  # the archived text is the raw log already
+            async for piece in source.raw():
+                yield piece
+            return
         after, separator = "-", ""
-        while chunks := await store.read_log(build_id, index, after=after, count=RAW_PAGE_ENTRIES):
+        while chunks := await source.read(after=after, count=RAW_PAGE_ENTRIES):
             for chunk in chunks:
                 yield (separator + chunk.text).encode()
                 separator = "\n"

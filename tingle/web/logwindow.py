@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from tingle.store import BuildStore, LogChunk
+from tingle.archive.logs import LogSource
+from tingle.store import LogChunk
 
 PAGE_ENTRIES = 16  # stream entries read per round trip; an entry holds up to 256 KB of lines
 
@@ -37,12 +38,10 @@ class LogWindow:
 
 @dataclass(frozen=True)
 class StepLog:
-    store: BuildStore
-    build_id: str
-    step: int
+    source: LogSource  # live (Redis) or archived (tingle.archive.logs): read the same way
 
     async def newest(self) -> LogChunk | None:
-        chunks = await self.store.read_log_back(self.build_id, self.step, "+", count=1)
+        chunks = await self.source.read_back("+", count=1)
         return chunks[0] if chunks else None
 
     async def _back(self, upto: str) -> AsyncIterator[LogChunk]:
@@ -50,7 +49,7 @@ class StepLog:
         twice as many each round trip: a tail is usually in the first entry or two."""
         count = 1
         while True:
-            chunks = await self.store.read_log_back(self.build_id, self.step, upto, count=count)
+            chunks = await self.source.read_back(upto, count=count)
             for chunk in chunks:
                 yield chunk
             if len(chunks) < count:
@@ -106,9 +105,7 @@ class StepLog:
                 if chunk.first_line <= line:
                     return chunk.id
         after = "-"
-        while chunks := await self.store.read_log(
-            self.build_id, self.step, after=after, count=PAGE_ENTRIES
-        ):
+        while chunks := await self.source.read(after=after, count=PAGE_ENTRIES):
             for chunk in chunks:
                 if _end(chunk) > line:
                     return chunk.id
@@ -117,9 +114,7 @@ class StepLog:
 
     async def after(self, entry_id: str, max_entries: int = 64) -> LogWindow:
         """Whole entries after `entry_id` ("-": from the start), oldest first."""
-        chunks = await self.store.read_log(
-            self.build_id, self.step, after=entry_id, count=max_entries
-        )
+        chunks = await self.source.read(after=entry_id, count=max_entries)
         newest = await self.newest()
         total = _end(newest) - 1 if newest else 0
         if not chunks:

@@ -20,6 +20,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from tingle.archive.logs import LogReader
 from tingle.store import BuildStore, LogChunk
 from tingle.web.ansi import render_line
 from tingle.web.auth import readable_api
@@ -44,7 +45,8 @@ async def step_events(request: Request) -> Response:
         return JSONResponse({"error": str(exc)}, status_code=400)
     start = "0-0" if start in ("-", "0") else start
     as_html = request.query_params.get("render") == "html"
-    events = _events(app_state(request).store, build.id, index, start, as_html)
+    state = app_state(request)
+    events = _events(state.store, state.logs, build.id, index, start, as_html)
     return StreamingResponse(
         events,
         media_type="text/event-stream",
@@ -53,7 +55,7 @@ async def step_events(request: Request) -> Response:
 
 
 async def _events(
-    store: BuildStore, build_id: str, index: int, cursor: str, as_html: bool
+    store: BuildStore, logs: LogReader, build_id: str, index: int, cursor: str, as_html: bool
 ) -> AsyncIterator[str]:
     yield f"retry: {RETRY_MS}\n\n"
     deadline = time.monotonic() + MAX_CONNECTION_SECONDS
@@ -68,12 +70,15 @@ async def _events(
             continue
         build = await store.get(build_id)
         if build is None or step_finished(build, index):
-            # Lines written between our last read and the step's end are still to send.
-            after = "-" if cursor == "0-0" else cursor
-            while rest := await store.read_log(build_id, index, after=after, count=32):
-                for chunk in rest:
-                    yield lines_event(chunk, as_html)
-                after = rest[-1].id
+            # Lines written between our last read and the step's end are still to send, from
+            # the stream or, once the build's logs were archived, from the archive.
+            if build is not None:
+                source = await logs.source(build, index)
+                after = "-" if cursor == "0-0" else cursor
+                while rest := await source.read(after=after, count=32):
+                    for chunk in rest:
+                        yield lines_event(chunk, as_html)
+                    after = rest[-1].id
             step = step_at(build, index) if build else None
             state = str(step.state) if step else "unknown"
             build_state = str(build.state) if build else "unknown"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from arq.connections import ArqRedis
 
+from tingle.archive.logs import LogReader
 from tingle.builds.admission import Admitter
 from tingle.builds.notices import BuildNotices
 from tingle.settings import Settings
@@ -23,3 +24,4 @@ class AppState:
     admitter: Admitter
     sessions: SessionStore
     signin_limits: SigninLimits
+    logs: LogReader  # a step's log, live or archived

@@ -15,6 +15,9 @@ from arq.worker import Worker, func
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tingle import metrics
+from tingle.archive.archiver import Archiver
+from tingle.archive.blobs import BlobStore
+from tingle.archive.retention import Retention
 from tingle.engine.factory import engine_options
 from tingle.executor.base import Engine
 from tingle.executor.docker import DockerEngine
@@ -44,6 +47,7 @@ def worker_context(
     Docker engine unless given), secrets."""
     store = BuildStore(pool, settings.key_prefix)
     github = github_clients(settings)
+    blobs = BlobStore.open(settings.archive_url)
     return WorkerContext(
         settings=settings,
         store=store,
@@ -53,6 +57,8 @@ def worker_context(
         engine=engine or DockerEngine(connect_docker(), engine_options(settings, worker=name)),
         name=name,
         secrets=open_secret_store(settings.secrets_url),
+        archiver=Archiver(store, blobs, settings.archive_delay_seconds),
+        retention=Retention(store, blobs, settings.retention_seconds, settings.retention_batch),
     )
 
 

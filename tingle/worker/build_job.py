@@ -15,6 +15,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tingle import metrics
+from tingle.archive.archiver import Archiver
+from tingle.archive.retention import Retention
 from tingle.build import Build, BuildState
 from tingle.engine.cleanups import Cleanups
 from tingle.engine.factory import make_runner, runner_config
@@ -49,6 +51,10 @@ class WorkerContext:
     # Finished builds' containers and workspaces, removed after their jobs returned; a stopping
     # worker waits for them: `await app.cleanups.drain()`.
     cleanups: Cleanups = field(default_factory=Cleanups)
+    # Ended builds' logs to the blob store, and history past retention removed (the janitor's);
+    # None: neither happens (tests that need no archive).
+    archiver: Archiver | None = None
+    retention: Retention | None = None
 
 
 async def with_redis_retry(call: Callable[[], Awaitable[T]]) -> T:

@@ -56,6 +56,7 @@ class Janitor:
         await self._remove_orphan_containers()
         await self._remove_abandoned_workspaces()
         await self._remove_abandoned_secrets()
+        await self._keep_history_bounded()
         await self._app.feedback.publisher.sweep()  # feedback GitHub refused for a while
         return reaped
 
@@ -149,6 +150,13 @@ class Janitor:
             if ended and not await store.is_alive(name):
                 log.warning("removing abandoned secret files", build_id=name)
                 await asyncio.to_thread(remove_build_secrets, root / name)
+
+    async def _keep_history_bounded(self) -> None:
+        """Ended builds' logs out of Redis into the blob store; builds past retention removed."""
+        if self._app.archiver is not None:
+            await self._app.archiver.archive_due()
+        if self._app.retention is not None:
+            await self._app.retention.expire()
 
     async def _remove_orphan_containers(self) -> None:
         """Containers on this engine whose build no worker is running (their worker was killed)."""

@@ -1,0 +1,1 @@
+"""Finished builds' logs in a blob store, and the retention of build history (issue 14)."""

@@ -1,0 +1,49 @@
+"""Build history expires: a build older than the retention time, or past its branch's (or pull
+request's) newest N, is removed from Redis and from the archive, a bounded batch per janitor pass.
+
+Unfinished builds never expire. The webhook delivery and event keys of an expired build stay until
+their own expiry (about GitHub's redelivery window), so a redelivered webhook is still answered
+as a duplicate and builds nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import structlog
+
+from tingle import metrics
+from tingle.archive.blobs import BlobStore
+from tingle.archive.logs import build_prefix
+from tingle.store import BuildStore, as_text
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Retention:
+    store: BuildStore
+    blobs: BlobStore
+    retention_seconds: float
+    batch: int = 500
+
+    async def expire(self) -> list[str]:
+        """One pass: the ids removed."""
+        store = self.store
+        old = await store.redis.zrangebyscore(
+            store.key("builds"), "-inf", time.time() - self.retention_seconds, 0, self.batch
+        )
+        over = await store.redis.zrange(store.key("expire-due"), 0, self.batch - 1)
+        removed = []
+        for build_id in dict.fromkeys(map(as_text, [*old, *over])):
+            build = await store.get(build_id)
+            if build is not None and not build.state.terminal:
+                continue  # still queued or running: it expires once it ends
+            await self.blobs.delete_prefix(build_prefix(build_id))  # first: never an orphan
+            await store.forget_build(build_id, build)
+            removed.append(build_id)
+        if removed:
+            metrics.EXPIRED_BUILDS.inc(len(removed))
+            log.info("builds expired", count=len(removed))
+        return removed
