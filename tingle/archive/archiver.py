@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass
 
 import structlog
-from redis.exceptions import RedisError
 
 from tingle import metrics
 from tingle.archive.blobs import BlobStore
@@ -44,7 +43,7 @@ class Archiver:
             try:
                 if await self.archive(build_id):
                     done.append(build_id)
-            except (RedisError, OSError, RuntimeError, ValueError) as exc:
+            except Exception as exc:  # obstore's errors, Redis's, a disk's: each only delays it
                 metrics.ARCHIVE_FAILURES.inc()
                 log.warning("log archive failed", build_id=build_id, error=str(exc))
                 await store.redis.zadd(
