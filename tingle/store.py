@@ -13,6 +13,8 @@ Keys (all under the configured prefix, `tingle` by default):
 - `cancel:{id}`           set when someone asked to cancel a build, with the reason
 - `lane:{repo}:{lane}`    recent builds of one branch or pull request, which newer ones supersede
 - `active`, `alive:{id}`  builds not finished yet, and a running one's heartbeat (short expiry)
+- `repo:{repo}:branch:{b}`, `repo:{repo}:state:{s}`  a repository's builds by branch and by
+                          state, for the filters of the build lists (a PR's: its history)
 - `history:{repo}:{lane}` every build of one branch or pull request (unlike the lane, untrimmed:
                           retention keeps its newest N, tingle.archive.retention)
 - `archive-due`           ended builds whose logs are still to archive, by when to try
@@ -27,7 +29,7 @@ from dataclasses import asdict, dataclass
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from tingle.build import Build
+from tingle.build import Build, BuildState
 
 DELIVERY_TTL_SECONDS = 7 * 24 * 3600
 EVENT_TTL_SECONDS = 3 * 24 * 3600 + 3600  # GitHub's redelivery window (about 3 days), and an hour
@@ -69,6 +71,11 @@ class BuildStore:
             pipe.zadd(self.key("builds"), {build.id: build.created_at})
             pipe.zadd(self.key("repo", build.repo, "builds"), {build.id: build.created_at})
             pipe.zadd(self.key("repos"), {build.repo: build.created_at})
+            for index in self.filter_indexes(build):
+                pipe.zadd(index, {build.id: build.created_at})
+            for state in BuildState:
+                if state is not build.state:
+                    pipe.zrem(self.state_index(build.repo, state.value), build.id)
             if build.state.terminal:
                 pipe.srem(self.key("active"), build.id)
                 if not build.logs_archived:
@@ -132,9 +139,60 @@ class BuildStore:
     def lane_of(self, repo: str, *, pr_number: int | None, branch: str | None) -> str:
         return self.key("lane", repo, _lane(pr_number, branch))
 
+    def branch_index(self, repo: str, branch: str) -> str:
+        """A repository's builds of `branch` (pushes to it, and pull requests from it)."""
+        return self.key("repo", repo, "branch", branch)
+
+    def state_index(self, repo: str, state: str) -> str:
+        return self.key("repo", repo, "state", state)
+
+    def pr_index(self, repo: str, pr_number: int) -> str:
+        return self.history_key_of(repo, pr_number=pr_number, branch=None)
+
+    def filter_indexes(self, build: Build) -> list[str]:
+        """The sorted sets that list `build` for the filters of the build lists (and the lane's
+        history, for retention): each scored by creation time, like `builds`."""
+        indexes = [self.history_key(build), self.state_index(build.repo, build.state.value)]
+        if build.branch:
+            indexes.append(self.branch_index(build.repo, build.branch))
+        return indexes
+
+    async def filtered_ids(
+        self, primary: str, checks: list[str], offset: int, limit: int, scan_limit: int
+    ) -> tuple[list[str], bool]:
+        """Ids in the sorted set `primary`, newest first, that are in every set of `checks` too:
+        `limit` of them from match `offset`, and whether there are more. Index reads only, at
+        most `scan_limit` ids of `primary`."""
+        if not checks:
+            page = [as_text(i) for i in await self.redis.zrevrange(primary, offset, offset + limit)]
+            return page[:limit], len(page) > limit
+        matched: list[str] = []
+        scanned, batch = 0, 500
+        while len(matched) <= offset + limit and scanned < scan_limit:
+            ids = [
+                as_text(i)
+                for i in await self.redis.zrevrange(primary, scanned, scanned + batch - 1)
+            ]
+            if not ids:
+                break
+            scanned += len(ids)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for check in checks:
+                    pipe.zmscore(check, ids)
+                scores = await pipe.execute()
+            matched.extend(i for n, i in enumerate(ids) if all(s[n] is not None for s in scores))
+        return matched[offset : offset + limit], len(matched) > offset + limit
+
+    async def newest_in(self, index: str) -> str | None:
+        ids = await self.redis.zrevrange(index, 0, 0)
+        return as_text(ids[0]) if ids else None
+
     def history_key(self, build: Build) -> str:
         """Every build of the build's lane, for retention's newest N per branch or PR."""
-        return self.key("history", build.repo, _lane(build.pr_number, build.branch))
+        return self.history_key_of(build.repo, pr_number=build.pr_number, branch=build.branch)
+
+    def history_key_of(self, repo: str, *, pr_number: int | None, branch: str | None) -> str:
+        return self.key("history", repo, _lane(pr_number, branch))
 
     async def unfinished_lane_builds(self, lane_key: str) -> list[str]:
         """The recent builds of a lane not finished yet, newest first."""
@@ -170,9 +228,12 @@ class BuildStore:
             for index in ("builds", "archive-due", "expire-due"):
                 pipe.zrem(self.key(index), build_id)
             if build is not None:
+                for index in self.filter_indexes(build):
+                    pipe.zrem(index, build_id)
+                for state in BuildState:
+                    pipe.zrem(self.state_index(build.repo, state.value), build_id)
                 pipe.zrem(self.key("repo", build.repo, "builds"), build_id)
                 pipe.zrem(self.lane_key(build), build_id)
-                pipe.zrem(self.history_key(build), build_id)
                 pipe.zcard(self.key("repo", build.repo, "builds"))
             answers = await pipe.execute()
         if build is not None and answers[-1] == 0:  # its last build: the repository goes too

@@ -39,7 +39,7 @@ from tingle.store import (
 )
 
 # KEYS: delivery (or ""), build-seq, builds, repo builds, repos, active, lane, queue, notices,
-#       event (or ""), history, expire-due
+#       event (or ""), history, expire-due, state index, branch index (or "")
 # ARGV: delivery ttl, record without id, created_at, repo, job bytes (or ""), job ttl ms,
 #       queue score ms, lane length, build key prefix, arq job key prefix, job id prefix,
 #       notices kept, event ttl, builds kept per lane (0: no limit)
@@ -72,6 +72,8 @@ redis.call('LTRIM', KEYS[9], -tonumber(ARGV[12]), -1)
 redis.call('ZADD', KEYS[7], ARGV[3], id)
 redis.call('ZREMRANGEBYRANK', KEYS[7], 0, -tonumber(ARGV[8]) - 1)
 redis.call('ZADD', KEYS[11], ARGV[3], id)
+redis.call('ZADD', KEYS[13], ARGV[3], id)
+if KEYS[14] ~= '' then redis.call('ZADD', KEYS[14], ARGV[3], id) end
 local keep = tonumber(ARGV[14])
 if keep > 0 then
   for _, past in ipairs(redis.call('ZRANGE', KEYS[11], 0, -keep - 1)) do
@@ -136,6 +138,8 @@ class Admitter:
                 key("event", event_key) if event_key else "",
                 self._store.history_key(build),
                 key("expire-due"),
+                self._store.state_index(build.repo, build.state.value),
+                self._store.branch_index(build.repo, build.branch) if build.branch else "",
             ],
             args=[
                 DELIVERY_TTL_SECONDS,

@@ -1,8 +1,9 @@
 """A repository's builds, a page at a time, filtered by branch, pull request and state.
 
-Unfiltered pages are a range of the repository's sorted set. Filtered pages read records newest
-first in batches and keep the matches, reading at most `SCAN_LIMIT` records: the filters are for
-finding recent builds, and a page never costs more than that.
+Unfiltered pages are a range of the repository's sorted set, and a page with one filter a range
+of that filter's index (tingle.store: by branch, by state, a pull request's history). With
+several filters, the most selective index is read newest first and its ids checked against the
+others' (ZMSCORE), at most `SCAN_LIMIT` of them: no page reads any record but the ones it shows.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from tingle.store import BuildStore
 
 PER_PAGE = 25
 MAX_PER_PAGE = 100
-SCAN_BATCH = 200
 SCAN_LIMIT = 5000
 
 
@@ -71,34 +71,40 @@ def page_params(query: QueryParams) -> tuple[int, int]:
 async def builds_page(
     store: BuildStore, repo: str, wanted: BuildFilter, page: int, per_page: int
 ) -> BuildPage:
+    """A page of the repository's builds, from its indexes: the records of that page only."""
     offset = (page - 1) * per_page
-    if wanted.empty:
+    indexes = _indexes(store, repo, wanted)
+    if not indexes:
         ids = await store.build_ids(repo, offset, per_page + 1)
         builds = await store.get_many(ids[:per_page])
         total = await store.count_builds(repo)
         return BuildPage(builds, page, per_page, len(ids) > per_page, total)
-    found: list[Build] = []
-    scanned = 0
-    while scanned < SCAN_LIMIT and len(found) < offset + per_page + 1:
-        ids = await store.build_ids(repo, scanned, SCAN_BATCH)
-        if not ids:
-            break
-        scanned += len(ids)
-        found.extend(b for b in await store.get_many(ids) if wanted.matches(b))
-    window = found[offset : offset + per_page]
-    return BuildPage(window, page, per_page, len(found) > offset + per_page, None)
+    primary, *checks = indexes
+    ids, more = await store.filtered_ids(primary, checks, offset, per_page, SCAN_LIMIT)
+    counted = None if checks else int(await store.redis.zcard(primary))
+    return BuildPage(await store.get_many(ids), page, per_page, more, counted)
+
+
+def _indexes(store: BuildStore, repo: str, wanted: BuildFilter) -> list[str]:
+    """The sorted sets a filtered list reads, the most selective first."""
+    indexes = []
+    if wanted.pr is not None:
+        indexes.append(store.pr_index(repo, wanted.pr))
+    if wanted.branch is not None:
+        indexes.append(store.branch_index(repo, wanted.branch))
+    if wanted.state is not None:
+        indexes.append(store.state_index(repo, wanted.state))
+    return indexes
 
 
 async def latest_on_branch(store: BuildStore, repo: str, branch: str | None) -> Build | None:
-    """The newest push build of `branch` (default: the repository's default branch)."""
-    scanned = 0
-    while scanned < SCAN_LIMIT:
-        ids = await store.build_ids(repo, scanned, SCAN_BATCH)
-        if not ids:
+    """The newest push build of `branch` (default: the repository's default branch, as its
+    newest build says): two or three index and record reads, whatever the history's size."""
+    if branch is None:
+        newest = await store.build_ids(repo, 0, 1)
+        records = await store.get_many(newest)
+        branch = records[0].default_branch if records else None
+        if branch is None:
             return None
-        scanned += len(ids)
-        for build in await store.get_many(ids):
-            target = branch or build.default_branch
-            if build.pr_number is None and target is not None and build.branch == target:
-                return build
-    return None
+    found = await store.newest_in(store.history_key_of(repo, pr_number=None, branch=branch))
+    return (await store.get_many([found]))[0] if found else None
