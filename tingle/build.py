@@ -200,4 +200,5 @@ class Build:
             steps=[],
             delivery_id=None,
             superseded_by=None,
+            logs_archived=False,
         )

@@ -105,6 +105,7 @@ def test_restarted_is_a_new_build_of_the_same_commit_with_nothing_of_the_old_run
     old.problems = ["a problem"]
     old.delivery_id = "delivery-1"
     old.superseded_by = "9"
+    old.logs_archived = True  # its logs moved to the archive: the new build's have not
     snapshot = dataclasses.replace(old, steps=list(old.steps), problems=list(old.problems))
 
     new = old.restarted()
@@ -116,7 +117,7 @@ def test_restarted_is_a_new_build_of_the_same_commit_with_nothing_of_the_old_run
     assert (new.attempts, new.worker, new.image, new.delivery_id, new.superseded_by) == (
         0, None, None, None, None,
     )  # fmt: skip
-    assert (new.started_at, new.finished_at) == (None, None)
+    assert (new.started_at, new.finished_at, new.logs_archived) == (None, None, False)
     assert new.created_at >= old.created_at
     same = ("repo", "sha", "ref", "event", "clone_url", "branch", "pr_number", "is_fork",
             "default_branch", "installation_id", "author", "commit_message")  # fmt: skip
