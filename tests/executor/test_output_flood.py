@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -125,3 +126,33 @@ async def test_a_step_printing_many_lines_fast_loses_none(
         await executor.teardown()
     assert result.ok
     assert sink.lines == [f"+ seq 1 {lines}", *(str(n) for n in range(1, lines + 1))]
+
+
+async def test_a_cancelled_flooding_step_lets_its_stream_reader_go(
+    docker_client: Any, tmp_path: Path
+) -> None:
+    """A cancel (the build was cancelled or handed back) leaves the container to teardown; the
+    thread reading its stream, held back by the full handoff, must end with it, not hang."""
+    build = a_build(id=f"cancelled-flood-{os.getpid()}")
+    executor = DockerEngine(docker_client, EngineOptions(network="none")).executor()
+    workspace = tmp_path / "workspaces" / build.id
+    workspace.mkdir(parents=True)
+    got = asyncio.Event()
+
+    async def slow_reader(chunk: bytes) -> None:
+        got.set()
+        await asyncio.sleep(0.01)  # far slower than the flood: the handoff fills
+
+    await executor.setup(build.id, workspace)
+    step = RunStep("cancelled-flood", TEST_IMAGE, (FLOOD,))
+    running = asyncio.create_task(executor.run(step, {}, slow_reader))
+    try:
+        await asyncio.wait_for(got.wait(), 60)
+        [reader] = [t for t in threading.enumerate() if t.name == f"logs-{step.name}"]
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    finally:
+        await executor.teardown()
+    await asyncio.to_thread(reader.join, 30)
+    assert not reader.is_alive()
