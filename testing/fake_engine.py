@@ -3,8 +3,9 @@ tests of the runtime (runner, build job, janitor) that must not need Docker.
 
 It keeps the Docker engine's contract (tingle.executor.docker): a step that fails is a *result*,
 an engine that fails an *exception* (InfrastructureError); a timed-out step is killed at its
-deadline and answers exit 124, `timed_out`; a cancelled step's container keeps running until
-`teardown` removes it; `teardown` is always safe, also twice.
+deadline and answers exit 124, `timed_out`, printing nothing after it; each line of output
+waits for `on_output` (as the Docker engine's stream waits for its reader); a cancelled step's
+container keeps running until `teardown` removes it; `teardown` is always safe, also twice.
 
 What happens is chosen by the step itself. Each command of a RunStep is one of a tiny shell:
 

@@ -43,6 +43,14 @@ def _parse_deploy_branches(raw: str) -> DeployBranchRules:
     return tuple(rules.items())
 
 
+def _byte_limit(raw: str) -> int | None:
+    """A cap in bytes (TINGLE_STEP_LOG_LIMIT, TINGLE_BUILD_LOG_LIMIT); `0` or empty: none."""
+    value = int(raw) if raw.strip() else 0
+    if value < 0:
+        raise ValueError(f"a byte limit cannot be negative, got {raw!r}")
+    return value or None
+
+
 def _secret_value(env: Mapping[str, str], name: str) -> str:
     """TINGLE_NAME, or the contents of the file TINGLE_NAME_FILE (for mounted secrets)."""
     path = env.get(f"TINGLE_{name}_FILE", "")
@@ -104,7 +112,9 @@ class Settings:
     step_memory: str = "4g"  # docker's memory limit per step container, e.g. "2g"
     step_pids: int = 4096  # processes per step container
     step_cpus: float = 0.0  # CPUs per step container; 0 = no limit
-    step_log_limit: int = 64 * 1024 * 1024  # bytes of log kept per step
+    step_log_limit: int | None = 64 * 1024 * 1024  # bytes of log kept per step; None: no cap
+    # ... and by all steps of a build together (issue 14): a build of many steps is bounded too.
+    build_log_limit: int | None = 256 * 1024 * 1024
     registry_username: str = ""  # credentials for pushing images; none when empty
     registry_password: str = ""
     styx_api_url: str = ""  # the scheduler deploy steps register workflows with
@@ -196,7 +206,8 @@ class Settings:
             step_memory=get("STEP_MEMORY", defaults.step_memory),
             step_pids=int(get("STEP_PIDS", str(defaults.step_pids))),
             step_cpus=float(get("STEP_CPUS", "0")),
-            step_log_limit=int(get("STEP_LOG_LIMIT", str(defaults.step_log_limit))),
+            step_log_limit=_byte_limit(get("STEP_LOG_LIMIT", str(defaults.step_log_limit))),
+            build_log_limit=_byte_limit(get("BUILD_LOG_LIMIT", str(defaults.build_log_limit))),
             heartbeat_seconds=float(get("HEARTBEAT", str(defaults.heartbeat_seconds))),
             heartbeat_ttl_seconds=int(get("HEARTBEAT_TTL", str(defaults.heartbeat_ttl_seconds))),
             janitor_seconds=float(get("JANITOR_INTERVAL", str(defaults.janitor_seconds))),

@@ -14,6 +14,7 @@ from tests.engine.conftest import MakeRunner
 from tests.engine.helpers import Change, Recorder, a_build, build_info, files, step
 from tingle.build import BuildState, StepState
 from tingle.engine.cleanups import TRASH, Cleanups
+from tingle.settings import Settings
 
 R, S, P = StepState.RUNNING, StepState.SUCCESS, StepState.PENDING
 
@@ -350,3 +351,33 @@ async def test_a_registry_that_cannot_be_reached_is_an_error(
     assert (build.state, build.reason) == (BuildState.ERROR, reason)
     assert states(recorder) == [S, StepState.ERROR]
     assert build.steps[1].error == reason
+
+
+async def test_the_builds_log_cap_is_shared_by_its_steps_and_later_output_only_counted(
+    runner: MakeRunner, recorder: Recorder
+) -> None:
+    """TINGLE_BUILD_LOG_LIMIT (issue 14): 40 bytes for the whole build. The first step's 29 bytes
+    fit; the second's first line does not, so it and every later step keep only the notice."""
+    build = a_build()
+    info = build_info(*(step(name, "echo " + "x" * 10) for name in ("one", "two", "three")))
+
+    await runner(build_log_limit=40).run(build, files({"build-info.yaml": info}))
+
+    assert build.state is BuildState.SUCCESS  # a cut log fails nothing
+    notice = (
+        "tingle: log truncated: the build's logs reached their cap of 40 bytes; "
+        "2 more lines (29 bytes) were not kept"
+    )
+    assert recorder.logs == {0: ["+ echo xxxxxxxxxx", "x" * 10], 1: [notice], 2: [notice]}
+    assert [s.log_truncated for s in build.steps] == [False, True, True]
+
+
+def test_log_caps_are_read_in_bytes_and_0_or_empty_means_none() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.step_log_limit, defaults.build_log_limit) == (64 * 1024**2, 256 * 1024**2)
+    for none in ("0", ""):
+        read = Settings.from_env({"TINGLE_STEP_LOG_LIMIT": none, "TINGLE_BUILD_LOG_LIMIT": none})
+        assert (read.step_log_limit, read.build_log_limit) == (None, None)
+    assert Settings.from_env({"TINGLE_BUILD_LOG_LIMIT": "1000"}).build_log_limit == 1000
+    with pytest.raises(ValueError, match="negative"):
+        Settings.from_env({"TINGLE_BUILD_LOG_LIMIT": "-1"})

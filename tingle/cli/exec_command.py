@@ -114,7 +114,8 @@ def _exec(args: argparse.Namespace) -> int:
             workspace_root=Path(scratch) / "workspaces",
             secrets_dir=Path(scratch) / "secrets",
             build_timeout_seconds=None,  # a person at a terminal stops it when they want
-            step_log_limit=None,  # and sees every line
+            step_log_limit=None,  # and sees every line (long ones cut, as a worker cuts them)
+            build_log_limit=None,
         )
         runner = make_runner(
             settings, config, engine, ConsoleEvents(), "", secrets=ExplicitSecrets(args.secret)

@@ -60,6 +60,7 @@ def runner_config(settings: Settings, templates: TemplateSet, **overrides: Any) 
         agent_image_prefix=settings.agent_image_prefix,
         build_timeout_seconds=settings.build_timeout_seconds,
         step_log_limit=settings.step_log_limit,
+        build_log_limit=settings.build_log_limit,
         secrets_dir=settings.secrets_work_dir,
         deploy_branches=settings.deploy_branches_for,
     )

@@ -63,6 +63,7 @@ class RunnerConfig:
     secrets_dir: Path | None = None  # per-build folders of secret files, mounted into steps
     build_timeout_seconds: int | None = None
     step_log_limit: int | None = None
+    build_log_limit: int | None = None  # bytes of log all steps of the build store together
     # The operator's deploy branches of a repository (Settings.deploy_branches_for).
     deploy_branches: Callable[[str], tuple[str, ...]] = lambda repo: ()
 
@@ -91,6 +92,7 @@ class BuildRunner:
             secrets=secrets,
             secrets_dir=config.secrets_dir,
             log_limit=config.step_log_limit,
+            build_log_limit=config.build_log_limit,
         )
 
     async def run(self, build: Build, fetch: Fetch) -> Build:

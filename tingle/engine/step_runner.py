@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tingle.build import Build
 from tingle.engine.delivery import DeliverySteps, StepContext
+from tingle.engine.log_budget import LogBudget
 from tingle.engine.log_writer import LogSink, StepLogWriter
 from tingle.errors import InfrastructureError
 from tingle.executor.base import Executor, OutputHandler, StepResult
@@ -38,6 +39,7 @@ class StepRunner:
         secrets: SecretStore | None = None,
         secrets_dir: Path | None = None,
         log_limit: int | None = None,
+        build_log_limit: int | None = None,
     ) -> None:
         self._executor = executor
         self._sink = sink
@@ -45,6 +47,8 @@ class StepRunner:
         self._secrets = secrets
         self._secrets_dir = secrets_dir
         self._log_limit = log_limit
+        # One runner, one build: every step's log writer spends from this one budget.
+        self._build_log = LogBudget(build_log_limit, "build")
         self.masker = Masker()  # every secret any step of the build was given
         self.log_truncated = False
 
@@ -52,7 +56,9 @@ class StepRunner:
         self, build: Build, index: int, step: Step, workspace: Path, env: dict[str, str]
     ) -> StepResult:
         secrets = await self._step_secrets(build, index, step)
-        writer = StepLogWriter(self._sink, build.id, index, max_bytes=self._log_limit)
+        writer = StepLogWriter(
+            self._sink, build.id, index, max_bytes=self._log_limit, build_budget=self._build_log
+        )
         try:
             async with writer:
                 out = self.masker.writer(writer.write)
@@ -63,7 +69,11 @@ class StepRunner:
                         env, out.write,
                     )  # fmt: skip
                     if result.timed_out or result.out_of_memory:
-                        await out.write_line(f"tingle: step {describe_failure(result, step)}")
+                        # On a line of its own, even after output without a final newline: the
+                        # masker lets go of what it holds back first.
+                        await out.flush()
+                        notice = f"tingle: step {describe_failure(result, step)}"
+                        await writer.write_line(self.masker.mask_text(notice))
                 finally:
                     await out.flush()
         finally:

@@ -50,7 +50,10 @@ class Executor(Protocol):
         on_output: OutputHandler,
         mounts: Mapping[str, Mapping[str, str]] | None = None,
     ) -> StepResult:
-        """Run one step to its end, passing its output to `on_output` as it comes."""
+        """Run one step to its end, passing its output to `on_output` as it comes. Output waits
+        for `on_output` (a slow consumer holds the step back; nothing queues without bound). At
+        the step's deadline it is killed: output not yet passed on by then is discarded, and the
+        step ends then, however much it was still printing."""
 
     async def teardown(self) -> None:
         """Remove everything setup and run made. Always safe to call, also twice."""

@@ -33,6 +33,7 @@ from tingle.executor.base import (
     step_script,
 )
 from tingle.executor.images import ImageBuild, PushedImage
+from tingle.executor.output_handoff import OutputHandoff
 from tingle.executor.workspace_mount import confine_root
 from tingle.plan import RunStep
 
@@ -161,8 +162,7 @@ class DockerExecutor:
         made = asyncio.create_task(asyncio.to_thread(self._create, step, env, mounts or {}))
         self._made.append(made)
         container = await asyncio.shield(made)
-        loop = asyncio.get_running_loop()
-        chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
+        chunks = OutputHandoff(asyncio.get_running_loop())
         # Attach before start, as `docker run` does: following the logs of a started container
         # can end before a fast container's last lines arrive.
         stream = await asyncio.to_thread(
@@ -175,7 +175,7 @@ class DockerExecutor:
                 f"step '{step.name}': container did not start: {exc}"
             ) from exc
         pump = threading.Thread(
-            target=_pump, args=(stream, loop, chunks), name=f"logs-{step.name}", daemon=True
+            target=_pump, args=(stream, chunks), name=f"logs-{step.name}", daemon=True
         )
         pump.start()
         waiter = asyncio.create_task(asyncio.to_thread(container.wait))
@@ -193,26 +193,29 @@ class DockerExecutor:
 
     async def _forward(
         self,
-        chunks: asyncio.Queue[bytes | None],
+        chunks: OutputHandoff,
         on_output: OutputHandler,
         limit_seconds: int | None,
         container: Container,
     ) -> bool:
-        """Pass output on until the stream ends. True: the step ran out of time and was killed."""
+        """Pass output on until the stream ends. True: the step ran out of time and was killed.
+        However it ends (also by an error or a cancel), the handoff is closed, so the thread
+        reading the stream is never left blocked on it."""
         loop = asyncio.get_running_loop()
         deadline = None if limit_seconds is None else loop.time() + limit_seconds
-        while True:
-            remaining = None if deadline is None else deadline - loop.time()
-            try:
-                chunk = await asyncio.wait_for(chunks.get(), remaining)
-            except TimeoutError:
-                with contextlib.suppress(docker.errors.APIError):
-                    await asyncio.to_thread(container.kill)
-                await _drain(chunks, on_output)
-                return True
-            if chunk is None:
-                return False
-            await on_output(chunk)
+        try:
+            while True:
+                remaining = None if deadline is None else deadline - loop.time()
+                try:  # only the wait is timed: a cancel inside on_output could lose a log batch
+                    chunk = await asyncio.wait_for(chunks.get(), remaining)
+                except TimeoutError:
+                    await _kill(container, chunks, on_output)
+                    return True
+                if chunk is None:
+                    return False
+                await on_output(chunk)
+        finally:
+            chunks.close()
 
     def _create(
         self, step: RunStep, env: Mapping[str, str], mounts: Mapping[str, Mapping[str, str]]
@@ -305,20 +308,25 @@ def _remove(container: Container) -> None:
             raise
 
 
-def _pump(
-    stream: Iterator[bytes], loop: asyncio.AbstractEventLoop, chunks: asyncio.Queue[bytes | None]
-) -> None:
+async def _kill(container: Container, chunks: OutputHandoff, on_output: OutputHandler) -> None:
+    """Stop a step at its deadline. What was handed over by then (a bounded handful of chunks)
+    is passed on, nothing after: the rest of the stream is read to its end and discarded."""
+    # Closed before the kill: dockerd ends a killed container only once its output is copied
+    # out, so a pump held back by a full handoff would make the kill wait for ever.
+    waiting = chunks.close()
+    with contextlib.suppress(docker.errors.APIError):
+        await asyncio.to_thread(container.kill)
+    for chunk in waiting:
+        await on_output(chunk)
+
+
+def _pump(stream: Iterator[bytes], chunks: OutputHandoff) -> None:
+    """Read the container's output to its end; blocks while the loop is behind (backpressure).
+    Once the loop closed the handoff, chunks are read and discarded until the stream ends."""
     try:
         for chunk in stream:
-            loop.call_soon_threadsafe(chunks.put_nowait, chunk)
+            chunks.put(chunk)
     except Exception as exc:  # the container was removed or the engine went away mid-stream
         log.warning("log stream broken", error=str(exc))
     finally:
-        loop.call_soon_threadsafe(chunks.put_nowait, None)
-
-
-async def _drain(chunks: asyncio.Queue[bytes | None], on_output: OutputHandler) -> None:
-    while not chunks.empty():
-        chunk = chunks.get_nowait()
-        if chunk is not None:
-            await on_output(chunk)
+        chunks.put(None)

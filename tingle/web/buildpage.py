@@ -98,7 +98,8 @@ def step_section(build: Build, index: int, step: StepRecord) -> str:
         f"<span class='log-count'></span></div>"
         f"<div class='log' role='log'></div>{error}"
         f"<p class='truncated'{hidden}>✂ Log truncated: this step printed more than the log limit"
-        " (TINGLE_STEP_LOG_LIMIT); later lines were not kept.</p></details>"
+        " (TINGLE_STEP_LOG_LIMIT, or the build's TINGLE_BUILD_LOG_LIMIT); later lines were not"
+        " kept.</p></details>"
     )
 
 
