@@ -59,6 +59,8 @@ WEBHOOK_RESULTS = frozenset(
         "bad_signature",  # missing or wrong X-Hub-Signature-256
         "bad_request",  # missing headers, client gone, malformed payload
         "too_large",  # over GitHub's 25 MB
+        "timeout",  # the body did not arrive within TINGLE_WEBHOOK_READ_SECONDS: 408
+        "busy",  # the bodies being read held TINGLE_WEBHOOK_BYTES_IN_FLIGHT: 503
         "unavailable",  # Redis down: answered 503, GitHub may redeliver
     }
 )
@@ -181,6 +183,37 @@ REDIS_USED_MEMORY = Gauge(
     "Redis's used_memory (INFO memory), read at scrape.",
     registry=REGISTRY,
 )
+# Hostile clients (issue 14, item 4): what the web process holds for senders and readers.
+WEBHOOK_BYTES_IN_FLIGHT = Gauge(
+    "tingle_webhook_body_bytes_in_flight",
+    "Bytes of webhook bodies this web process holds now (at most TINGLE_WEBHOOK_BYTES_IN_FLIGHT).",
+    registry=REGISTRY,
+)
+SSE_LIMITS = frozenset({"per_address", "total"})
+SSE_OPEN = Gauge(
+    "tingle_sse_connections", "Live-log streams this web process serves now.", registry=REGISTRY
+)
+SSE_REFUSED = Counter(
+    "tingle_sse_refused",
+    "Live-log streams refused (429), by the limit they hit.",
+    ["limit"],
+    registry=REGISTRY,
+)
+LIVE_LOG_FEEDS = Gauge(
+    "tingle_live_log_feeds",
+    "Steps whose live log this web process reads from Redis now (one read each, shared).",
+    registry=REGISTRY,
+)
+LIVE_LOG_READS = Counter(
+    "tingle_live_log_reads",
+    "Blocking reads (XREAD) of live logs this web process made for all its streams.",
+    registry=REGISTRY,
+)
+LIVE_LOG_DROPPED = Counter(
+    "tingle_live_log_dropped",
+    "Live-log streams ended because their reader fell behind (it resumes with Last-Event-ID).",
+    registry=REGISTRY,
+)
 
 
 def _known(value: str, allowed: frozenset[str], other: str = "other") -> str:
@@ -196,6 +229,10 @@ def observe_webhook(event: str, result: str, seconds: float | None = None) -> No
     WEBHOOKS.labels(event=_known(event, EVENTS), result=result).inc()
     if seconds is not None:
         WEBHOOK_SECONDS.labels(result=result).observe(max(0.0, seconds))
+
+
+def observe_sse_refused(limit: str) -> None:
+    SSE_REFUSED.labels(limit=_known(limit, SSE_LIMITS)).inc()
 
 
 def observe_queue_wait(seconds: float) -> None:

@@ -4,6 +4,7 @@ same build twice (a redelivered webhook, a retry after a crash) never makes a se
 from __future__ import annotations
 
 from arq.connections import ArqRedis, RedisSettings
+from redis.asyncio import BlockingConnectionPool
 
 RUN_BUILD = "run_build"
 JOB_ID_PREFIX = "build:"
@@ -23,6 +24,26 @@ def connect(redis_url: str) -> ArqRedis:
         redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
     )
     return pool
+
+
+def connect_bounded(redis_url: str, max_connections: int, wait_seconds: int) -> ArqRedis:
+    """Like `connect`, with at most `max_connections` open: a command waits up to
+    `wait_seconds` for a free one, then fails (ConnectionError) rather than open one more. (The
+    pool is closed with `close_bounded`: a client given a pool does not close it.)"""
+    pool = BlockingConnectionPool.from_url(
+        redis_url,
+        max_connections=max_connections,
+        timeout=wait_seconds,
+        socket_connect_timeout=2,
+        socket_timeout=5,
+        health_check_interval=30,
+    )
+    return ArqRedis(pool_or_conn=pool)
+
+
+async def close_bounded(client: ArqRedis) -> None:
+    await client.aclose()
+    await client.connection_pool.disconnect()
 
 
 def redis_settings(redis_url: str) -> RedisSettings:

@@ -154,6 +154,20 @@ class Settings:
     retention_seconds: float = 90 * 24 * 3600.0
     keep_builds_per_lane: int = 500
     retention_batch: int = 500  # builds a janitor pass expires at most
+    # Hostile clients (issue 14, item 4): what one web process gives unauthenticated senders and
+    # readers. A webhook body must arrive within the read deadline (GitHub itself waits 10 s),
+    # and the bodies being read hold at most the in-flight bytes together; live-log streams are
+    # limited per client address and in all; the Redis pools are bounded, the blocking reads of
+    # live logs in a pool of their own so that they never starve webhooks.
+    webhook_read_seconds: float = 10.0
+    webhook_bytes_in_flight: int = 100 * 1024 * 1024
+    sse_per_address: int = 20
+    sse_total: int = 1000
+    redis_max_connections: int = 64
+    redis_live_log_connections: int = 16
+    redis_pool_timeout: int = 2  # seconds a request waits for a free Redis connection
+    http_header_seconds: float = 10.0  # a request's headers must arrive within this
+    http_max_connections: int = 2000  # open connections, then uvicorn answers 503
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -231,6 +245,27 @@ class Settings:
                 get("KEEP_BUILDS_PER_BRANCH", str(defaults.keep_builds_per_lane))
             ),
             retention_batch=int(get("RETENTION_BATCH", str(defaults.retention_batch))),
+            webhook_read_seconds=float(
+                get("WEBHOOK_READ_SECONDS", str(defaults.webhook_read_seconds))
+            ),
+            webhook_bytes_in_flight=int(
+                get("WEBHOOK_BYTES_IN_FLIGHT", str(defaults.webhook_bytes_in_flight))
+            ),
+            sse_per_address=int(get("SSE_PER_ADDRESS", str(defaults.sse_per_address))),
+            sse_total=int(get("SSE_TOTAL", str(defaults.sse_total))),
+            redis_max_connections=int(
+                get("REDIS_MAX_CONNECTIONS", str(defaults.redis_max_connections))
+            ),
+            redis_live_log_connections=int(
+                get("REDIS_LIVE_LOG_CONNECTIONS", str(defaults.redis_live_log_connections))
+            ),
+            redis_pool_timeout=int(get("REDIS_POOL_TIMEOUT", str(defaults.redis_pool_timeout))),
+            http_header_seconds=float(
+                get("HTTP_HEADER_SECONDS", str(defaults.http_header_seconds))
+            ),
+            http_max_connections=int(
+                get("HTTP_MAX_CONNECTIONS", str(defaults.http_max_connections))
+            ),
         )
 
     @property

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,3 +58,22 @@ def collect(
 
 def lines_of(events: list[Event]) -> list[str]:
     return [line for e in events if e.name == "lines" for line in e.data["lines"]]
+
+
+async def aread_events(response: httpx.Response) -> AsyncIterator[Event]:
+    """`read_events` for an httpx.AsyncClient's streamed response."""
+    name, data, event_id = "message", "", None
+    async for line in response.aiter_lines():
+        if not line:
+            if data:
+                yield Event(name, json.loads(data), event_id)
+            name, data, event_id = "message", "", None
+        elif not line.startswith(":"):
+            field, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if field == "event":
+                name = value
+            elif field == "data":
+                data += value
+            elif field == "id":
+                event_id = value

@@ -45,12 +45,11 @@ def register(subparsers: Any) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     from tingle.web.app import create_app
+    from tingle.web.http_server import server_options
 
     settings = Settings.from_env()
     configure_logging(settings.log_format)
-    uvicorn.run(
-        create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False
-    )
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, **server_options(settings))
     return 0
 
 
@@ -93,16 +92,11 @@ def _up(args: argparse.Namespace) -> int:
 
 async def _web_and_worker(settings: Settings, host: str, port: int) -> None:
     from tingle.web.app import create_app
+    from tingle.web.http_server import server_options
     from tingle.worker.arq_worker import run_worker
 
     server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            host=host,
-            port=port,
-            log_config=None,
-            access_log=False,  # "webhook accepted" says more, once
-        )
+        uvicorn.Config(create_app(settings), host=host, port=port, **server_options(settings))
     )
     serving = asyncio.create_task(server.serve())
     try:

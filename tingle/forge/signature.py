@@ -25,13 +25,26 @@ def verify_signature(secret: bytes, body: bytes, header: str | None) -> bool:
     An empty secret never verifies: a misconfigured service must refuse every delivery rather than
     accept an HMAC anybody can compute.
     """
-    if not secret or not header or not header.startswith(_PREFIX):
+    if not secret:
+        return False
+    return digest_matches(hmac.new(secret, body, hashlib.sha256).hexdigest(), header)
+
+
+def running_hmac(secret: bytes) -> hmac.HMAC:
+    """An HMAC-SHA256 to feed a body chunk by chunk as it arrives (`update`), then compare with
+    `digest_matches(mac.hexdigest(), header)`."""
+    return hmac.new(secret, digestmod=hashlib.sha256)
+
+
+def digest_matches(expected: str, header: str | None) -> bool:
+    """True when `header` is `sha256=<expected>`, `expected` being the hex HMAC of the body under
+    a non-empty secret (the caller's to ensure), compared in constant time."""
+    if not header or not header.startswith(_PREFIX):
         return False
     # GitHub sends lower-case hex; accepting upper case costs nothing and is the same digest.
     given = header[len(_PREFIX) :].lower()
     if len(given) != _DIGEST_HEX_LENGTH or not _HEX_DIGITS.issuperset(given):
         return False
-    expected = sign(secret, body)[len(_PREFIX) :]
     # Bytes, not str: compare_digest raises TypeError on non-ASCII str, and the check above already
     # guarantees ASCII, so the encode cannot fail.
     return hmac.compare_digest(expected.encode("ascii"), given.encode("ascii"))

@@ -22,6 +22,10 @@ class SecretChoice:
     secret: str = ""
     scope: str = "global"  # which entry was used, for logs: "repository acme/app", "owner acme"
 
+    @property
+    def is_global(self) -> bool:
+        return self.scope == "global"
+
 
 def claimed_repository(payload: Mapping[str, Any] | None) -> str | None:
     """The repository a delivery says it is for, as `tingle.forge.events` reads it:

@@ -19,14 +19,17 @@ from tingle.builds.admission import Admitter
 from tingle.builds.notices import BuildNotices
 from tingle.forge.feedback_keys import feedback_due_key
 from tingle.pipeline.schema import schema_json
-from tingle.queue import connect
+from tingle.queue import close_bounded, connect_bounded
 from tingle.settings import Settings
 from tingle.store import BuildStore
 from tingle.web import actions, api, badge, buildpage, logapi, pages, signin, sse
 from tingle.web.auth import SessionLookup
+from tingle.web.body_budget import BodyBudget
 from tingle.web.layout import STATIC_DIR
+from tingle.web.log_fanout import LogFanout
 from tingle.web.sessions import SessionStore
 from tingle.web.signin_limits import SigninLimits
+from tingle.web.sse_limits import SseLimits
 from tingle.web.state import AppState
 from tingle.web.webhooks import github_webhook
 
@@ -97,8 +100,13 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        pool = connect(settings.redis_url)
+        # Bounded pools: the blocking reads of live logs in one of their own, so that however
+        # many steps are watched, webhooks and pages still get a connection.
+        timeout = settings.redis_pool_timeout
+        pool = connect_bounded(settings.redis_url, settings.redis_max_connections, timeout)
+        live = connect_bounded(settings.redis_url, settings.redis_live_log_connections, timeout)
         store = BuildStore(pool, settings.key_prefix)
+        live_logs = LogFanout(store, BuildStore(live, settings.key_prefix), block_ms=sse.BLOCK_MS)
         # No GitHub work here: the web app tells the workers which builds changed, and they
         # publish the feedback, so that a webhook costs this process one Redis round trip.
         notices = BuildNotices(pool, settings.key_prefix)
@@ -120,11 +128,16 @@ def create_app(settings: Settings) -> Starlette:
             sessions=sessions,
             signin_limits=limits,
             logs=LogReader(store, BlobStore.open(settings.archive_url)),
+            live_logs=live_logs,
+            webhook_bodies=BodyBudget(settings.webhook_bytes_in_flight),
+            sse_limits=SseLimits(settings.sse_per_address, settings.sse_total),
         )
         try:
             yield
         finally:
-            await pool.aclose()
+            await live_logs.close()
+            await close_bounded(live)
+            await close_bounded(pool)
 
     return Starlette(
         routes=[

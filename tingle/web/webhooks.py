@@ -9,6 +9,7 @@ worker post the `pending` status). Cancelling the builds it supersedes happens a
 from __future__ import annotations
 
 import json
+import math
 import time
 from typing import Any
 
@@ -29,18 +30,15 @@ from tingle.forge.events import (
     decode_payload,
     parse_event,
 )
-from tingle.forge.signature import verify_signature
+from tingle.forge.signature import digest_matches, verify_signature
 from tingle.forge.webhook_secrets import choose_secret, claimed_repository
 from tingle.web.state import AppState
+from tingle.web.webhook_body import BodyTimedOut, BodyTooLarge, NoRoom, ReceivedBody, read_body
 
 log = structlog.get_logger(__name__)
 
 MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub's own cap on webhook payloads
 MAX_DELIVERY_ID_LENGTH = 128
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 async def github_webhook(request: Request) -> JSONResponse:
@@ -52,26 +50,54 @@ async def github_webhook(request: Request) -> JSONResponse:
 
 
 def _result(response: JSONResponse) -> str:
+    result = json.loads(bytes(response.body)).get("result")
+    if isinstance(result, str):
+        return result
     if response.status_code in (200, 202):
-        return str(json.loads(bytes(response.body)).get("result", "accepted"))
+        return "accepted"
     return _FAILURES.get(response.status_code, "bad_request")
 
 
-_FAILURES = {401: "bad_signature", 413: "too_large", 503: "unavailable"}
+_FAILURES = {401: "bad_signature", 408: "timeout", 413: "too_large", 503: "unavailable"}
 
 
 async def _handle(request: Request) -> JSONResponse:
     app: AppState = request.app.state.tingle
-    try:
-        body = await _read_body(request, MAX_BODY_BYTES)
-    except BodyTooLarge:
-        return _answer(413, error=f"body larger than {MAX_BODY_BYTES} bytes")
-    except ClientDisconnect:
-        return _answer(400, error="client disconnected")
-    # Decoded only to read which repository the delivery names, which picks the secret; nothing
-    # else of it is used before the signature matches.
-    payload = _decode(request, body)
-    refused = _refuse_signature(app, request, body, payload)
+    settings = app.settings
+    # The body's bytes count against the process's budget until its answer is made.
+    with app.webhook_bodies.account() as hold:
+        try:
+            body = await read_body(
+                request,
+                hold,
+                limit=MAX_BODY_BYTES,
+                seconds=settings.webhook_read_seconds,
+                global_secret=settings.webhook_secret.encode(),
+            )
+        except BodyTooLarge:
+            return _answer(413, error=f"body larger than {MAX_BODY_BYTES} bytes")
+        except BodyTimedOut:
+            seconds = settings.webhook_read_seconds
+            return _answer(408, error=f"body not received within {seconds:g} s")
+        except NoRoom:
+            return _busy(settings.webhook_read_seconds)
+        except ClientDisconnect:
+            return _answer(400, error="client disconnected")
+        return await _verified(app, request, body)
+
+
+def _busy(read_seconds: float) -> JSONResponse:
+    """503 when the bodies being read hold all the bytes allowed: room comes back within the read
+    deadline at most."""
+    return JSONResponse(
+        {"error": "too many webhook bytes in flight, redeliver later", "result": "busy"},
+        status_code=503,
+        headers={"Retry-After": str(max(1, math.ceil(read_seconds)))},
+    )
+
+
+async def _verified(app: AppState, request: Request, body: ReceivedBody) -> JSONResponse:
+    payload, refused = _check_signature(app, request, body)
     if refused is not None:
         return refused
     event = request.headers.get("x-github-event", "")
@@ -122,22 +148,36 @@ def _parse(
         return _answer(400, error=f"malformed payload: {exc}")
 
 
-def _refuse_signature(
-    app: AppState, request: Request, body: bytes, payload: dict[str, Any] | MalformedPayload
-) -> JSONResponse | None:
-    """None when the body is signed with the secret of the repository it names (its own, its
-    owner's, else the global one); else the 401. A body that is no payload names no repository:
-    it is checked with the global secret, and refused as malformed (400) only if that verifies."""
-    repo = None if isinstance(payload, MalformedPayload) else claimed_repository(payload)
+def _check_signature(
+    app: AppState, request: Request, body: ReceivedBody
+) -> tuple[dict[str, Any] | MalformedPayload, JSONResponse | None]:
+    """The payload, and None when the body is signed with the secret of the repository it names
+    (its own, its owner's, else the global one); else the 401. A body that is no payload names no
+    repository: it is checked with the global secret, and refused as malformed (400) only if that
+    verifies. Without a secrets file the global secret is the only one, and a body it does not
+    verify is refused unparsed (see tingle.web.webhook_body)."""
+    header = request.headers.get("x-hub-signature-256")
     settings = app.settings
+    if not settings.webhook_secrets and not digest_matches(body.global_digest, header):
+        return MalformedPayload("not verified"), _refuse(request, None, "global")
+    # Decoded only to read which repository the delivery names, which picks the secret; nothing
+    # else of it is used before the signature matches.
+    payload = _decode(request, body.raw)
+    repo = None if isinstance(payload, MalformedPayload) else claimed_repository(payload)
     choice = choose_secret(settings.webhook_secret, settings.webhook_secrets, repo)
-    if verify_signature(choice.secret.encode(), body, request.headers.get("x-hub-signature-256")):
-        return None
+    if choice.is_global:
+        verified = bool(body.global_digest) and digest_matches(body.global_digest, header)
+    else:
+        verified = verify_signature(choice.secret.encode(), body.raw, header)
+    return payload, None if verified else _refuse(request, repo, choice.scope)
+
+
+def _refuse(request: Request, repo: str | None, scope: str) -> JSONResponse:
     log.warning(
         "webhook signature rejected",
         delivery_id=request.headers.get("x-github-delivery"),
         repo=repo,
-        secret_entry=choice.scope,  # which entry was used, never its value
+        secret_entry=scope,  # which entry was used, never its value
     )
     named = f" for {repo[:200]}" if repo else ""
     return _answer(401, error=f"missing or invalid X-Hub-Signature-256{named}")
@@ -158,20 +198,6 @@ async def _accept(
         status_code=202,
         background=BackgroundTask(supersede, app, accepted.build, older) if older else None,
     )
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _answer(status_code: int, **content: Any) -> JSONResponse:

@@ -60,6 +60,7 @@ window.Tingle = (function () {
       this.lastId = null;
       this.source = null;
       this.started = false;
+      this.failures = 0; // streams refused or failed in a row: how long to wait before the next
     }
 
     url(params) {
@@ -168,6 +169,7 @@ window.Tingle = (function () {
       const after = this.lastId || "0-0";
       const source = new EventSource(this.page.api + "/steps/" + this.index + "/events?render=html&after=" + encodeURIComponent(after));
       this.source = source;
+      source.addEventListener("open", () => { this.failures = 0; });
       source.addEventListener("lines", (event) => {
         this.lastId = event.lastEventId || this.lastId;
         this.append(JSON.parse(event.data));
@@ -179,9 +181,26 @@ window.Tingle = (function () {
       });
       source.addEventListener("error", () => {
         if (source.readyState !== EventSource.CLOSED) return; // the browser reconnects itself
+        // Refused (a 429: too many streams from this address, or on the server) or failed: an
+        // EventSource does not retry a non-200 answer. Poll the new lines instead, less and less
+        // often (with jitter, so that many pages do not come back together), then listen again.
         this.source = null;
-        if (this.isLive()) setTimeout(() => this.listen(), 3000);
+        this.failures = (this.failures || 0) + 1;
+        const delay = Math.min(60000, 2000 * 2 ** Math.min(this.failures, 5)) * (0.5 + Math.random() / 2);
+        setTimeout(() => this.poll().finally(() => { if (this.isLive()) this.listen(); }), delay);
       });
+    }
+
+    // The lines after the last one shown, once, by the JSON API (the fallback while streams are
+    // refused).
+    async poll() {
+      try {
+        const win = await this.fetchWindow({ after: this.lastId || "0-0" });
+        if (win.html.length) {
+          this.append({ first_line: win.first_line, html: win.html });
+          this.lastId = win.last_id || this.lastId;
+        }
+      } catch (error) { /* the next attempt tries again */ }
     }
 
     showCount() {
