@@ -176,7 +176,7 @@ def test_a_build_past_retention_is_gone_but_its_webhook_stays_a_duplicate(
     # What remains of it expires by itself: the delivery and event keys (GitHub's redelivery
     # window) and the feedback GitHub was sent (two weeks).
     mentions = [k for k in left if build_id in k.split(":") or k.startswith("tingle:delivery:")]
-    assert mentions and all(client.ttl(k) > 0 for k in mentions), mentions
+    assert mentions and all(cast(int, client.ttl(k)) > 0 for k in mentions), mentions
     assert not [k for k in mentions if not k.startswith(("tingle:feedback:", "tingle:delivery:"))]
     for index in ("tingle:builds", "tingle:repo:octo/old:builds", "tingle:repos"):
         assert client.zcard(index) == 0, index
