@@ -9,6 +9,7 @@ deadline and answers exit 124, `timed_out`; a cancelled step's container keeps r
 What happens is chosen by the step itself. Each command of a RunStep is one of a tiny shell:
 
     echo WORDS     prints WORDS ($NAME and ${NAME} taken from the step's environment)
+    lines N [W]    prints N numbered lines of W bytes each, newline included (W: 100)
     cat PATH       prints a file of the workspace; exit 1 when there is none
     true, false    exit 0, exit 1
     exit N         ends the step with exit code N
@@ -272,8 +273,9 @@ class _Shell:
     async def _one(self, command: str) -> int:
         name, _, rest = command.strip().partition(" ")
         words = [self._expand(word) for word in shlex.split(rest)]
-        if name == "echo":
-            await self._say(" ".join(words))
+        printer = {"echo": self._echo, "lines": self._lines}.get(name)
+        if printer is not None:
+            await printer(words)
         elif name == "cat":
             path = self._cwd / words[0]
             if not path.is_file():
@@ -296,6 +298,16 @@ class _Shell:
             await self._say(f"/bin/sh: 1: {name}: not found")
             return 127
         return 0
+
+    async def _echo(self, words: list[str]) -> None:
+        await self._say(" ".join(words))
+
+    async def _lines(self, words: list[str]) -> None:
+        """`lines N [W]`: N numbered lines of W bytes, newline included."""
+        width = int(words[1]) if len(words) > 1 else 100
+        for number in range(1, int(words[0]) + 1):
+            head = f"line {number} "
+            await self._say(head + "x" * max(0, width - 1 - len(head)))
 
     def _expand(self, word: str) -> str:
         return re.sub(

@@ -36,6 +36,11 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "TINGLE_SECRETS_WORK_DIR": str(settings.secrets_work_dir),
         "TINGLE_STYX_API_URL": settings.styx_api_url,
         "TINGLE_STYX_TOKEN": settings.styx_token,
+        "TINGLE_ARCHIVE_URL": settings.archive_url,
+        "TINGLE_ARCHIVE_DELAY": str(settings.archive_delay_seconds),
+        "TINGLE_RETENTION": str(settings.retention_seconds),
+        "TINGLE_KEEP_BUILDS_PER_BRANCH": str(settings.keep_builds_per_lane),
+        "TINGLE_RETENTION_BATCH": str(settings.retention_batch),
         "TINGLE_LOG_FORMAT": "json",
     }
 

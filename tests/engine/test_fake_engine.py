@@ -75,6 +75,18 @@ async def test_each_command_answers_as_sh_would(
     assert out.lines == [f"+ {command}", *said]
 
 
+async def test_lines_prints_that_many_lines_of_that_width(tmp_path: Path) -> None:
+    out = Output()
+    executor = await ready(FakeEngine(), tmp_path)
+
+    assert await executor.run(run_step("lines 1000", "lines 2 20"), {}, out) == StepResult(0)
+
+    printed = out.data.split(b"\n", 1)[1]  # after the echoed command
+    first, second = printed.split(b"+ lines 2 20\n")
+    assert len(first) == 1000 * 100 and first.startswith(b"line 1 xx")
+    assert second == b"line 1 xxxxxxxxxxxx\nline 2 xxxxxxxxxxxx\n"
+
+
 async def test_an_engine_failure_is_an_exception_naming_the_step(tmp_path: Path) -> None:
     executor = await ready(FakeEngine(), tmp_path)
     with pytest.raises(InfrastructureError, match=r"^step 's': disk full$"):

@@ -68,10 +68,13 @@ def make_worker(
     *,
     burst: bool = False,
     health: worker_health.WorkerHealth | None = None,
+    engine: Engine | None = None,
 ) -> Worker:
+    """`engine`: the container engine builds run on (None: the local Docker engine)."""
+
     async def startup(ctx: dict[str, Any]) -> None:
         name = f"{socket.gethostname()}:{os.getpid()}"
-        app = worker_context(settings, pool, name)
+        app = worker_context(settings, pool, name, engine)
         ctx["tingle"] = app
         metrics.set_worker_capacity(app.name, settings.worker_concurrency)
         if health is not None:
@@ -115,13 +118,17 @@ def make_worker(
 
 
 async def run_worker(
-    settings: Settings, *, burst: bool = False, health: worker_health.WorkerHealth | None = None
+    settings: Settings,
+    *,
+    burst: bool = False,
+    health: worker_health.WorkerHealth | None = None,
+    engine: Engine | None = None,
 ) -> None:
     """Run a worker until stopped. Losing Redis stops arq's loop; this starts a new one once Redis
     answers again, so a Redis restart needs no one to restart the workers."""
     while True:
         pool = connect(settings.redis_url)
-        worker = make_worker(settings, pool, burst=burst, health=health)
+        worker = make_worker(settings, pool, burst=burst, health=health, engine=engine)
         try:
             await _run_until_stopped(worker)
             return
