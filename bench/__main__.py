@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import burst, ingest, logs, machine, overhead, pickup, report
+from bench import burst, ingest, logs, machine, overhead, pickup, report, retention
 from bench.lab import Lab
 
 RESULTS = Path(__file__).resolve().parent / "results"
-NAMES = ("ingest", "pickup", "overhead", "logs", "burst")
+NAMES = ("ingest", "pickup", "overhead", "logs", "burst", "retention")
 
 
 def _benchmarks(quick: bool) -> dict[str, Callable[[Lab], dict[str, Any]]]:
@@ -32,6 +32,9 @@ def _benchmarks(quick: bool) -> dict[str, Callable[[Lab], dict[str, Any]]]:
         "overhead": lambda lab: overhead.run(lab, rounds=2 if quick else 5),
         "logs": lambda lab: logs.run(lab, RESULTS, rounds=1 if quick else 5),
         "burst": lambda lab: burst.run(lab, builds=40 if quick else 200),
+        "retention": lambda lab: retention.run(
+            lab, builds=1500 if quick else 10_000, records=20_000 if quick else 100_000
+        ),
     }
 
 

@@ -235,11 +235,17 @@ class Lab:
 
     @contextlib.contextmanager
     def workers(
-        self, settings: Settings, count: int, extra_env: Mapping[str, str] | None = None
+        self,
+        settings: Settings,
+        count: int,
+        extra_env: Mapping[str, str] | None = None,
+        *,
+        module: str | None = None,
     ) -> Iterator[list[Process]]:
-        """`count` x `tingle worker`, each started and past its start-up when yielded."""
+        """`count` x `tingle worker` (or `python -m <module>`, a worker of the bench's own, such
+        as bench.fake_worker), each started and past its start-up when yielded."""
         env = {**settings_env(settings), **(extra_env or {})}
-        argv = [sys.executable, "-m", "tingle.cli", "worker"]
+        argv = [sys.executable, "-m", *((module,) if module else ("tingle.cli", "worker"))]
         started = [self._spawn(f"worker{i}", argv, env) for i in range(count)]
         try:
             for process in started:

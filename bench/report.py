@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 FINDINGS = Path(__file__).resolve().parent / "findings.md"
+# What the bounded-storage figures mean, written by hand (shown in its section).
+RETENTION_FINDINGS = Path(__file__).resolve().parent / "findings_retention.md"
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,12 @@ def _line_p95(r: dict[str, Any]) -> float | None:
     latency = _get(r, "logs", "latency") or {}
     found = _get(latency, "sse", "p95_ms") or _get(latency, "redis_xread", "p95_ms")
     return float(found) if found is not None else None
+
+
+def _slowest_list_p95(r: dict[str, Any]) -> float | None:
+    endpoints = _get(r, "retention", "listing", "endpoints") or {}
+    found = [e["p95_ms"] for e in endpoints.values() if "p95_ms" in e]
+    return max(found) if found else None
 
 
 TARGETS = (
@@ -100,6 +108,23 @@ TARGETS = (
         "x",
         lambda v: v <= 1.2,
     ),
+    Target(
+        "Redis `used_memory`, after all builds / after 1,000 past retention",
+        "≤ 1.1",
+        lambda r: _ratio(
+            _get(r, "retention", "bounded", "final", "used_memory"),
+            _get(r, "retention", "bounded", "first", "used_memory"),
+        ),
+        "x",
+        lambda v: v <= 1.1,
+    ),
+    Target(
+        "Build lists and badge over 100,000 records, slowest p95",
+        "< 50 ms",
+        _slowest_list_p95,
+        "ms",
+        lambda v: v < 50,
+    ),
 )
 
 
@@ -141,11 +166,22 @@ def _ingest(r: dict[str, Any]) -> str:
                 continue
             lat = f["latency_ms"]
             rows.append(
-                [server, phase, f["throughput_rps"], lat["p50"], lat["p99"], lat["max"],
-                 f["errors"]["status"] + f["errors"]["timeout"], f["server_cpu_cores"],
-                 f.get("cpu_ms_per_request", "-"), f.get("redis_commands_per_request", "-"),
-                 f["drain_s"], f["sustained_rps"], f.get("peak_rss_mib", "-")]
-            )  # fmt: skip
+                [
+                    server,
+                    phase,
+                    f["throughput_rps"],
+                    lat["p50"],
+                    lat["p99"],
+                    lat["max"],
+                    f["errors"]["status"] + f["errors"]["timeout"],
+                    f["server_cpu_cores"],
+                    f.get("cpu_ms_per_request", "-"),
+                    f.get("redis_commands_per_request", "-"),
+                    f["drain_s"],
+                    f["sustained_rps"],
+                    f.get("peak_rss_mib", "-"),
+                ]
+            )
     head = [
         "server",
         "phase",
@@ -233,6 +269,128 @@ def _profile(profile: dict[str, Any] | None, top: int = 12) -> str:
     )
 
 
+def _mib(value: Any) -> str:
+    return "-" if not isinstance(value, int | float) else f"{value / 2**20:.1f}"
+
+
+def _share(value: Any) -> str:
+    return "-" if not isinstance(value, int | float) else f"{value:+.1%}"
+
+
+def _retention(r: dict[str, Any]) -> str:
+    data = r.get("retention")
+    if not data:
+        return "_not run_"
+    machine = r.get("machine", {})
+    parts = [
+        f"Measured {_get(r, 'measured', 'retention', 'at') or '?'} on "
+        f"{machine.get('nproc', '?')} cores ({machine.get('cpu', '?')}), "
+        f"{machine.get('memory_gib', '?')} GiB, {machine.get('redis', '?')}; load average before: "
+        f"{_get(r, 'load', 'retention') or '-'}."
+    ]
+    b = data.get("bounded")
+    if b:
+        first, final, settled = b.get("first") or {}, b.get("final") or {}, b.get("settled") or {}
+        rows = [
+            [name, s.get("t_s", "-"), s.get("ended", "-"), s.get("records", "-"),
+             s.get("archive_backlog", "-"), s.get("keys", "-"), _mib(s.get("used_memory"))]
+            for name, s in (("first (1,000 past the first retention window)", first),
+                            ("final (the last build ended)", final),
+                            ("settled (retention later)", settled))
+        ]  # fmt: skip
+        parts.append(
+            f"**Redis stays bounded?** {b['ended']} of {b['builds']} builds, "
+            f"{b['log_bytes_per_build']:,} bytes of log each, through webhook → admission → arq "
+            f"→ runner → log writer → Redis → archiver → retention: {b['workers']} workers x "
+            f"{b['concurrency_per_worker']} builds, {b['engine']}; janitor every "
+            f"{b['janitor_s']} s, TINGLE_RETENTION {b['retention_s']} s, "
+            f"TINGLE_KEEP_BUILDS_PER_BRANCH {b['keep_builds_per_branch']} over {b['branches']} "
+            f"branches, archive delay 0; at most {b['in_flight_max']} builds unfinished. "
+            f"{b['elapsed_s']} s in all: {b['builds_per_s']} builds/s "
+            f"({b['builds_per_s_steady']} past the first reading); webhook answered in "
+            f"{_ms(b['webhook'], 'p50_ms', 'p95_ms', 'max_ms')} ms (p50, p95, max), "
+            f"{b['webhook_failure_count']} failed; arq jobs {b.get('jobs')}.\n\n"
+            + _table(
+                [
+                    "reading",
+                    "s",
+                    "builds ended",
+                    "records",
+                    "archive backlog",
+                    "keys",
+                    "used_memory MiB",
+                ],
+                rows,
+            )
+            + f"\n\nused_memory growth, final vs first: {_share(b['used_memory_growth'])}. "
+            f"Archive backlog at most {b['archive_backlog_max']} builds "
+            f"({b['archive_backlog_max_steady']} past the first reading); archive files "
+            f"{b['archive_files']}."
+        )
+        kinds = sorted(set(b["keys_first"]) | set(b["keys_final"]) | set(b["keys_settled"]))
+        parts.append(
+            "Keys by kind:\n\n"
+            + _table(
+                ["kind", "first", "final", "settled", "bytes at final (sampled)"],
+                [
+                    [
+                        k,
+                        b["keys_first"].get(k, 0),
+                        b["keys_final"].get(k, 0),
+                        b["keys_settled"].get(k, 0),
+                        b["bytes_at_final"].get(k, ""),
+                    ]
+                    for k in kinds
+                ],
+            )
+        )
+        timeline = b.get("timeline") or []
+        if timeline:
+            parts.append(
+                "Over time (every few seconds):\n\n"
+                + _table(
+                    ["s", "admitted", "ended", "records", "archive backlog", "used_memory MiB"],
+                    [
+                        [
+                            s["t_s"],
+                            s["admitted"],
+                            s["ended"],
+                            s["records"],
+                            s["archive_backlog"],
+                            _mib(s["used_memory"]),
+                        ]
+                        for s in timeline
+                    ],
+                )
+            )
+    listing = data.get("listing")
+    if listing:
+        parts.append(
+            f"**Lists over a long history.** {listing['records']:,} records "
+            f"(BuildStore.save, {listing['records_per_s']:,}/s) over {listing['repos']} "
+            f"repositories ({listing['builds_in_repo']} in the one listed), branches `main` (a "
+            "third of pushes) and `feature-0..19`, 10 % pull requests, 70 % success, 15 % "
+            "failure, 10 % cancelled, 5 % error; Redis used_memory "
+            f"{_mib(listing['redis_used_memory'])} MiB. {listing['requests_each']} sequential "
+            "requests each over HTTP to `tingle serve`, after 5 warm-up:\n\n"
+            + _table(
+                ["request", "items", "p50 ms", "p95 ms", "p99 ms", "max ms", "< 50 ms"],
+                [
+                    [
+                        f"`{e['path']}`",
+                        e.get("items") if e.get("items") is not None else "-",
+                        *_ms(e, "p50_ms", "p95_ms", "p99_ms", "max_ms"),
+                        "yes" if e.get("p95_ms", 1e9) < 50 else "**no**",
+                    ]
+                    for e in listing["endpoints"].values()
+                ],
+            )
+        )
+    if RETENTION_FINDINGS.exists():
+        parts.append(RETENTION_FINDINGS.read_text().strip())
+    return "\n\n".join(parts)
+
+
 def render(results: dict[str, Any]) -> str:
     machine = results.get("machine", {})
     out = ["# Tingle benchmarks", ""]
@@ -302,6 +460,7 @@ def render(results: dict[str, Any]) -> str:
             [[key, value] for key, value in burst.items()
              if key not in ("redis_used_memory_before", "redis_used_memory_after")],
         )]  # fmt: skip
+    out += ["", "## Bounded storage (issue 14)", "", _retention(results)]
     out += ["", "## Profiles (py-spy, 100 Hz, non-blocking)", ""]
     out += [
         "### Web process at saturation",
