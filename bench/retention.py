@@ -23,6 +23,7 @@ the badge, each timed over `requests` sequential requests.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import re
 import threading
@@ -115,7 +116,8 @@ def _jobs(logs: list[Path]) -> dict[str, int]:
 
 
 def _archive_files(folder: Path) -> int:
-    return sum(1 for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
+    """Files in the archive now (retention removes some while this counts: those are skipped)."""
+    return sum(len(files) for _, _, files in os.walk(folder))
 
 
 def bounded(
@@ -319,8 +321,8 @@ async def _write_records(redis_url: str, count: int) -> float:
     now = time.time()
     started = time.perf_counter()
     try:
-        for start in range(0, count, 500):
-            batch = [_record(i, now, rng) for i in range(start, min(count, start + 500))]
+        for start in range(0, count, 64):  # as many saves at once as the pool has connections
+            batch = [_record(i, now, rng) for i in range(start, min(count, start + 64))]
             await asyncio.gather(*(store.save(b) for b in batch))
         await client.set("tingle:build-seq", count)
     finally:
@@ -381,4 +383,5 @@ def listing(lab: Lab, *, records: int = 100_000, requests: int = 300) -> dict[st
 
 
 def run(lab: Lab, *, builds: int = 10_000, records: int = 100_000) -> dict[str, Any]:
-    return {"bounded": bounded(lab, builds=builds), "listing": listing(lab, records=records)}
+    listed = listing(lab, records=records)  # first: the shorter one
+    return {"bounded": bounded(lab, builds=builds), "listing": listed}
