@@ -17,25 +17,34 @@ class Event:
     id: str | None
 
 
-def read_events(response: httpx.Response) -> Iterator[Event]:
-    name, data, event_id = "message", "", None
-    for line in response.iter_lines():
+class _Parser:
+    """The event stream format, a line at a time: an event ends at a blank line."""
+
+    def __init__(self) -> None:
+        self.name, self.data, self.event_id = "message", "", None
+
+    def feed(self, line: str) -> Event | None:
         if not line:
-            if data:
-                yield Event(name, json.loads(data), event_id)
-            name, data, event_id = "message", "", None
-        elif line.startswith(":"):
-            continue
-        else:
+            event = Event(self.name, json.loads(self.data), self.event_id) if self.data else None
+            self.name, self.data, self.event_id = "message", "", None
+            return event
+        if not line.startswith(":"):
             field, _, value = line.partition(":")
             value = value.removeprefix(" ")
             if field == "event":
-                name = value
+                self.name = value
             elif field == "data":
-                data += value
+                self.data += value
             elif field == "id":
-                event_id = value
+                self.event_id = value
+        return None
 
+
+def read_events(response: httpx.Response) -> Iterator[Event]:
+    parser = _Parser()
+    for line in response.iter_lines():
+        if (event := parser.feed(line)) is not None:
+            yield event
 
 def collect(
     url: str,
@@ -62,18 +71,7 @@ def lines_of(events: list[Event]) -> list[str]:
 
 async def aread_events(response: httpx.Response) -> AsyncIterator[Event]:
     """`read_events` for an httpx.AsyncClient's streamed response."""
-    name, data, event_id = "message", "", None
+    parser = _Parser()
     async for line in response.aiter_lines():
-        if not line:
-            if data:
-                yield Event(name, json.loads(data), event_id)
-            name, data, event_id = "message", "", None
-        elif not line.startswith(":"):
-            field, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if field == "event":
-                name = value
-            elif field == "data":
-                data += value
-            elif field == "id":
-                event_id = value
+        if (event := parser.feed(line)) is not None:
+            yield event
