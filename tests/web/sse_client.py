@@ -46,6 +46,7 @@ def read_events(response: httpx.Response) -> Iterator[Event]:
         if (event := parser.feed(line)) is not None:
             yield event
 
+
 def collect(
     url: str,
     *,
