@@ -21,7 +21,8 @@ class _Parser:
     """The event stream format, a line at a time: an event ends at a blank line."""
 
     def __init__(self) -> None:
-        self.name, self.data, self.event_id = "message", "", None
+        self.name, self.data = "message", ""
+        self.event_id: str | None = None
 
     def feed(self, line: str) -> Event | None:
         if not line:
