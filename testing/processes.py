@@ -41,6 +41,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "TINGLE_RETENTION": str(settings.retention_seconds),
         "TINGLE_KEEP_BUILDS_PER_BRANCH": str(settings.keep_builds_per_lane),
         "TINGLE_RETENTION_BATCH": str(settings.retention_batch),
+        "TINGLE_ARCHIVE_BATCH": str(settings.archive_batch),
         "TINGLE_LOG_FORMAT": "json",
     }
 

@@ -154,6 +154,7 @@ class Settings:
     retention_seconds: float = 90 * 24 * 3600.0
     keep_builds_per_lane: int = 500
     retention_batch: int = 500  # builds a janitor pass expires at most
+    archive_batch: int = 50  # builds a janitor pass archives at most
     # Hostile clients (issue 14, item 4): what one web process gives unauthenticated senders and
     # readers. A webhook body must arrive within the read deadline (GitHub itself waits 10 s),
     # and the bodies being read hold at most the in-flight bytes together; live-log streams are
@@ -245,6 +246,7 @@ class Settings:
                 get("KEEP_BUILDS_PER_BRANCH", str(defaults.keep_builds_per_lane))
             ),
             retention_batch=int(get("RETENTION_BATCH", str(defaults.retention_batch))),
+            archive_batch=int(get("ARCHIVE_BATCH", str(defaults.archive_batch))),
             webhook_read_seconds=float(
                 get("WEBHOOK_READ_SECONDS", str(defaults.webhook_read_seconds))
             ),

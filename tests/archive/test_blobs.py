@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
-from redis.asyncio import Redis
 
+from tests.archive.builds import archiver_now, ended_build
 from tingle import metrics
-from tingle.archive.archiver import Archiver
 from tingle.archive.blobs import BlobStore
 from tingle.archive.logs import LogReader
-from tingle.build import Build, BuildState, StepRecord
 from tingle.store import BuildStore
 
 S3_ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_ALLOW_HTTP": "true"}
@@ -50,13 +48,6 @@ def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
     return BlobStore.open(request.getfixturevalue("s3_url"))
 
 
-@pytest.fixture
-async def store(redis_url: str) -> AsyncIterator[BuildStore]:
-    client = Redis.from_url(redis_url)
-    yield BuildStore(client)
-    await client.aclose()
-
-
 async def test_put_get_range_and_delete_a_prefix(blobs: BlobStore) -> None:
     await blobs.put("logs/9/0.log", "héllo\nworld".encode())
     await blobs.put("logs/9/1.log", b"other")
@@ -69,25 +60,13 @@ async def test_put_get_range_and_delete_a_prefix(blobs: BlobStore) -> None:
     assert await blobs.get("logs/90/0.log") == b"not under logs/9/"
 
 
-async def ended_build(store: BuildStore, lines: int) -> Build:
-    build = Build(id="41", repo="acme/app", sha="a" * 40, ref="refs/heads/main", event="push",
-                  clone_url="https://github.com/acme/app.git", branch="main")  # fmt: skip
-    build.steps = [StepRecord(name="test")]
-    for first in range(1, lines + 1, 100):
-        text = "\n".join(f"line {n}" for n in range(first, min(first + 100, lines + 1)))
-        await store.append_log(build.id, 0, first, text)
-    build.finish(BuildState.SUCCESS, None)
-    await store.save(build)
-    return build
-
-
 async def test_an_archived_log_on_s3_or_disk_reads_as_the_live_one(
     store: BuildStore, blobs: BlobStore
 ) -> None:
     build = await ended_build(store, 1000)
     reader = LogReader(store, blobs)
     live = await (await reader.source(build, 0)).read()
-    assert await Archiver(store, blobs, delay_seconds=0).archive_due() == ["41"]
+    assert await archiver_now(store, blobs).archive_due() == ["41"]
     archived = await store.get("41")
     assert archived is not None and archived.logs_archived
     source = await reader.source(archived, 0)
@@ -103,7 +82,7 @@ async def test_a_blob_store_that_is_down_keeps_the_log_in_redis_and_retries(
     build = await ended_build(store, 300)
     unreachable = BlobStore.open("s3://no-such-bucket/tingle")  # the S3 API answers NoSuchBucket
     failures = metrics.ARCHIVE_FAILURES._value.get()
-    archiver = Archiver(store, unreachable, delay_seconds=0)
+    archiver = archiver_now(store, unreachable)
     assert await archiver.archive_due() == []
     assert metrics.ARCHIVE_FAILURES._value.get() == failures + 1
     record = await store.get(build.id)
@@ -115,6 +94,6 @@ async def test_a_blob_store_that_is_down_keeps_the_log_in_redis_and_retries(
     # The store is back: the next attempt (once due) moves it.
     await store.redis.zadd(store.key("archive-due"), {build.id: 0})
     good = BlobStore.open(str(tmp_path / "archive"))
-    assert await Archiver(store, good, delay_seconds=0).archive_due() == [build.id]
+    assert await archiver_now(store, good).archive_due() == [build.id]
     index = json.loads(await good.get("logs/41/0.index.json") or b"{}")
     assert [e[0] for e in index["entries"]] == [1, 101, 201]

@@ -210,7 +210,7 @@ def test_an_archived_log_looks_the_same_as_the_live_one(
 
     archived = records.run(
         lambda store: Archiver(
-            store, BlobStore.open(settings.archive_url), delay_seconds=0
+            store, BlobStore.open(settings.archive_url), delay_seconds=0, stream_grace_seconds=0
         ).archive_due()
     )
     assert archived == [BUILD]

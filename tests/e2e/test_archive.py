@@ -68,7 +68,7 @@ def archive_now(settings: Settings, **patches: Any) -> list[str]:
     async def go(store: BuildStore, blobs: BlobStore) -> list[str]:
         for name, value in patches.items():
             setattr(store, name, value)
-        return await Archiver(store, blobs, delay_seconds=0).archive_due()
+        return await Archiver(store, blobs, delay_seconds=0, stream_grace_seconds=0).archive_due()
 
     return run(go, settings)
 

@@ -80,3 +80,40 @@ def test_statuses_of_an_older_version_of_the_build_never_replace_newer_ones(
     assert asyncio.run(scenario()) == 2
     posted = {s["context"]: s["description"] for s in fake_github.statuses("octo/app", SHA)}
     assert posted == {"tingle": "Build #7 running", "tingle/test": "Build #7 queued"}
+
+
+def test_a_builds_settled_statuses_are_forgotten_and_one_still_to_post_is_kept(
+    settings: Settings, fake_github: Any
+) -> None:
+    """What Redis keeps of a build's statuses goes once GitHub has them (the archiver calls this),
+    all of it once the build is gone (retention); a status GitHub has not got yet stays due."""
+
+    def status_keys(pool: ArqRedis) -> Any:
+        return pool.keys("tingle:feedback:*7*")
+
+    async def scenario() -> tuple[int, int, list[bytes], list[bytes], int, list[bytes]]:
+        async with connect(settings.redis_url) as pool:
+            posting = worker_publisher(pool, settings)
+            await posting.publish_statuses(TARGET, statuses("tingle", "tingle/test"))
+            await posting.drain()
+            await FeedbackPublisher(pool, None).publish_statuses(TARGET, statuses("tingle/deploy"))
+            left = await posting.forget_statuses("7", settled_only=True)
+            kept = sorted(await status_keys(pool))
+            assert await pool.zscore(posting.due_key, "tingle:feedback:status:7:tingle/deploy")
+            swept = await posting.sweep()  # GitHub gets it later; then it goes too
+            assert await posting.forget_statuses("7", settled_only=True) == 0
+            gone = sorted(await status_keys(pool))
+            await FeedbackPublisher(pool, None).publish_statuses(TARGET, statuses("tingle/x"))
+            forced = await posting.forget_statuses("7", settled_only=False)
+            return left, swept, kept, gone, forced, sorted(await status_keys(pool))
+
+    left, swept, kept, gone, forced, at_last = asyncio.run(scenario())
+    assert left == 1 and swept == 1
+    assert kept == [
+        b"tingle:feedback:contexts:7",
+        b"tingle:feedback:status:7:tingle/deploy:desired",
+    ]
+    assert gone == [] and forced == 0 and at_last == []
+    assert {s["context"] for s in fake_github.statuses("octo/app", SHA)} == {
+        "tingle", "tingle/test", "tingle/deploy"
+    }  # fmt: skip

@@ -1,19 +1,24 @@
 """Moves ended builds' logs from Redis to the blob store, a bounded batch per janitor pass.
 
-For each build, in this order: write every step's text and index to the blob store (writing the
-same blobs twice is harmless), mark the record `logs_archived` (from then on readers read the
-archive), delete the Redis streams and take the build off `archive-due`. A crash anywhere in
-between loses nothing and duplicates nothing: before the mark, readers read the streams, still
-whole, and the next pass writes the blobs again; after it, the streams are never read again and
-the next pass only deletes them. A failure (the blob store down) leaves the build due, later.
+For each build, under its keeping lock (`build_lock`, shared with retention): write every step's
+text and index to the blob store (writing the same blobs twice is harmless), mark the record
+`logs_archived` (from then on readers read the archive), and, `stream_grace_seconds` later (a
+reader that fetched the record just before the mark still finds the streams), delete the Redis
+streams and take the build off `archive-due`. A crash anywhere in between loses nothing and
+duplicates nothing: before the mark, readers read the streams, still whole, and the next pass
+writes the blobs again; after it, the streams are never read again and a later pass only deletes
+them. A failure (the blob store down) leaves the build due, later.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
+from redis.exceptions import RedisError
 
 from tingle import metrics
 from tingle.archive.blobs import BlobStore
@@ -23,6 +28,25 @@ from tingle.store import BuildStore, as_text
 log = structlog.get_logger(__name__)
 
 RETRY_SECONDS = 60.0  # after a failed attempt, before the next
+LOCK_SECONDS = 300  # a janitor that dies holding a build's lock frees it after this
+
+BuildHook = Callable[[str], Awaitable[None]]  # called with a build id
+
+
+@contextlib.asynccontextmanager
+async def build_lock(store: BuildStore, build_id: str) -> AsyncIterator[bool]:
+    """The lock under which one janitor archives or expires a build (two janitors never archive
+    the same build at once, and retention never deletes a build's blobs while they are written).
+    Yields False, without waiting, when another janitor holds it."""
+    lock = store.redis.lock(store.key("keep", build_id), timeout=LOCK_SECONDS)
+    if not await lock.acquire(blocking=False):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        with contextlib.suppress(RedisError):
+            await lock.release()
 
 
 @dataclass
@@ -31,9 +55,11 @@ class Archiver:
     blobs: BlobStore
     delay_seconds: float = 10.0  # an ended build's last writes (feedback, a late log) settle
     batch: int = 50
+    stream_grace_seconds: float = 30.0  # archived, before the streams go
+    after_archive: BuildHook | None = None  # e.g. forget the build's settled feedback
 
     async def archive_due(self) -> list[str]:
-        """Archive the builds due now; the ids archived."""
+        """Archive the builds due now; the ids whose logs left Redis."""
         store = self.store
         due = await store.redis.zrangebyscore(
             store.key("archive-due"), "-inf", time.time() - self.delay_seconds, 0, self.batch
@@ -52,6 +78,11 @@ class Archiver:
         return done
 
     async def archive(self, build_id: str) -> bool:
+        """One step of one build's move: True once its streams are gone from Redis."""
+        async with build_lock(self.store, build_id) as mine:
+            return mine and await self._archive_locked(build_id)
+
+    async def _archive_locked(self, build_id: str) -> bool:
         store = self.store
         build = await store.get(build_id)
         if build is None or not build.state.terminal:  # gone, or running again (re-added later)
@@ -66,8 +97,14 @@ class Archiver:
                 await self.blobs.put(log_path(build_id, step, "index.json"), index.to_json())
             build.logs_archived = True
             await store.save(build)
+            metrics.ARCHIVED_BUILDS.inc()
+            if self.after_archive is not None:
+                await self.after_archive(build_id)
+            if self.stream_grace_seconds > 0:  # readers holding the old record still read them
+                due_at = time.time() - self.delay_seconds + self.stream_grace_seconds
+                await store.redis.zadd(store.key("archive-due"), {build_id: due_at}, xx=True)
+                return False
         await store.forget_logs(build_id, len(build.steps))
-        metrics.ARCHIVED_BUILDS.inc()
         return True
 
     async def backlog(self) -> int:

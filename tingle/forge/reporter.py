@@ -122,6 +122,35 @@ class FeedbackPublisher:
         await self._record(wanted)
         self._post_soon(wanted.keys())
 
+    async def forget_statuses(self, build_id: str, *, settled_only: bool) -> int:
+        """Drop what Redis keeps of a build's commit statuses (they would live `KEY_TTL_SECONDS`):
+        with `settled_only`, only those GitHub has (or refused for good), so one still to post is
+        kept until it is; otherwise all (the build itself is gone). The contexts left."""
+        contexts = sorted(await self.contexts(build_id))
+        keys = [self._key("status", build_id, context) for context in contexts]
+        if not keys:
+            return 0
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.mget(self._desired(key), self._posted(key))
+                pipe.zscore(self.due_key, key)
+            answers = await pipe.execute()
+        done = [
+            (context, key)
+            for context, key, (desired, posted), due in zip(
+                contexts, keys, answers[0::2], answers[1::2], strict=True
+            )
+            if not settled_only or desired is None or desired == posted or due is None
+        ]
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for context, key in done:
+                pipe.delete(self._desired(key), self._posted(key), f"{key}:version")
+                pipe.zrem(self.due_key, key)
+                pipe.hdel(self._key("attempts"), key)
+                pipe.srem(self._key("contexts", build_id), context)
+            await pipe.execute()
+        return len(contexts) - len(done)
+
     async def sweep(self) -> int:
         """Sync everything due (failed earlier, or published by a process that died)."""
         due = await self._redis.zrangebyscore(self.due_key, "-inf", time.time())

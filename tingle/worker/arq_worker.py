@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 from arq.connections import ArqRedis
+from arq.constants import result_key_prefix
 from arq.worker import Worker, func
 from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -25,7 +26,7 @@ from tingle.executor.docker import connect as connect_docker
 from tingle.forge.factory import github_clients
 from tingle.forge.feedback import make_feedback
 from tingle.pipeline import load_templates
-from tingle.queue import RUN_BUILD, connect, redis_settings
+from tingle.queue import RUN_BUILD, connect, job_id, redis_settings
 from tingle.secrets import open_secret_store
 from tingle.settings import Settings
 from tingle.store import BuildStore
@@ -38,6 +39,7 @@ log = structlog.get_logger(__name__)
 
 RECONNECT_SECONDS = 2.0
 CLOSE_SECONDS = 10.0  # how long a stopping worker waits for arq's loop and its clean-up
+KEEP_JOB_RESULT_SECONDS = 3600  # nothing reads it; it only keeps arq from running a job twice
 
 
 def worker_context(
@@ -48,17 +50,41 @@ def worker_context(
     store = BuildStore(pool, settings.key_prefix)
     github = github_clients(settings)
     blobs = BlobStore.open(settings.archive_url)
+    feedback = make_feedback(pool, store, settings, github)
+    publisher = feedback.publisher
+
+    async def forget_settled_feedback(build_id: str) -> None:
+        await publisher.forget_statuses(build_id, settled_only=True)
+
+    async def forget_feedback(build_id: str) -> None:
+        await publisher.forget_statuses(build_id, settled_only=False)
+
+    async def forget_job(build_id: str) -> None:
+        await pool.delete(result_key_prefix + job_id(build_id))
+
     return WorkerContext(
         settings=settings,
         store=store,
-        feedback=make_feedback(pool, store, settings, github),
+        feedback=feedback,
         github=github,
         templates=load_templates(settings.templates_dir),
         engine=engine or DockerEngine(connect_docker(), engine_options(settings, worker=name)),
         name=name,
         secrets=open_secret_store(settings.secrets_url),
-        archiver=Archiver(store, blobs, settings.archive_delay_seconds),
-        retention=Retention(store, blobs, settings.retention_seconds, settings.retention_batch),
+        archiver=Archiver(
+            store,
+            blobs,
+            settings.archive_delay_seconds,
+            settings.archive_batch,
+            after_archive=forget_settled_feedback,
+        ),
+        retention=Retention(
+            store,
+            blobs,
+            settings.retention_seconds,
+            settings.retention_batch,
+            forget=(forget_feedback, forget_job),
+        ),
     )
 
 
@@ -106,7 +132,7 @@ def make_worker(
         queue_name=settings.queue_name,
         max_jobs=settings.worker_concurrency,
         job_timeout=settings.build_timeout_seconds + 60,
-        keep_result=24 * 3600,
+        keep_result=KEEP_JOB_RESULT_SECONDS,
         on_startup=startup,
         on_shutdown=shutdown,
         burst=burst,
