@@ -6,6 +6,7 @@ the streams for the grace period."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 from tests.archive.builds import ended_build
@@ -97,3 +98,40 @@ async def test_retention_during_an_archive_leaves_no_blob_behind(
     await archiver.archive_due()  # a later pass finds nothing left to write
     assert [await store.get(b.id) for b in builds] == [None] * len(builds)
     assert files(tmp_path) == []
+
+
+async def test_a_backlog_drains_in_one_janitor_pass_not_a_batch_a_pass(
+    store: BuildStore, tmp_path: Path
+) -> None:
+    builds = [await ended_build(store, 10, build_id=str(n)) for n in range(1, 121)]
+    blobs = folder(tmp_path)
+    archiver = Archiver(store, blobs, delay_seconds=0, batch=50, stream_grace_seconds=0)
+    assert len(await archiver.archive_due()) == 50  # one batch
+    assert len(await archiver.catch_up(60)) == 70  # the rest, batch after batch
+    assert await archiver.backlog() == 0
+    retention = Retention(store, blobs, retention_seconds=0, batch=50)
+    assert len(await retention.catch_up(60)) == len(builds)
+    assert files(tmp_path) == [] and not await store.redis.zcard(store.key("builds"))
+
+
+async def test_catching_up_stops_when_a_batch_gets_nothing_done(
+    store: BuildStore, tmp_path: Path
+) -> None:
+    """A full batch of builds another janitor holds does not keep this one spinning."""
+    for n in range(1, 6):
+        await ended_build(store, 10, build_id=str(n))
+    archiver = Archiver(store, folder(tmp_path), delay_seconds=0, batch=5, stream_grace_seconds=0)
+    passes = 0
+    real = archiver._pass
+
+    async def counted() -> tuple[bool, list[str]]:
+        nonlocal passes
+        passes += 1
+        return await real()
+
+    archiver._pass = counted  # type: ignore[method-assign]
+    async with contextlib.AsyncExitStack() as held:
+        for n in range(1, 6):
+            assert await held.enter_async_context(build_lock(store, str(n)))
+        assert await archiver.catch_up(60) == []
+    assert passes == 1

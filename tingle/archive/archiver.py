@@ -12,10 +12,14 @@ them. A failure (the blob store down) leaves the build due, later.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import enum
+import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import structlog
 from redis.exceptions import RedisError
@@ -30,7 +34,47 @@ log = structlog.get_logger(__name__)
 RETRY_SECONDS = 60.0  # after a failed attempt, before the next
 LOCK_SECONDS = 300  # a janitor that dies holding a build's lock frees it after this
 
+CONCURRENCY = 16  # builds one janitor works on at once (each is a few Redis round trips)
+
 BuildHook = Callable[[str], Awaitable[None]]  # called with a build id
+
+
+T = TypeVar("T")
+
+
+async def each_build(ids: Iterable[str], work: Callable[[str], Awaitable[T]]) -> dict[str, T]:
+    """`work` on each build, `CONCURRENCY` at once, in an order of this janitor's own (so two
+    janitors mostly take different builds' locks); what it returned, by build id."""
+    order = list(dict.fromkeys(ids))
+    random.shuffle(order)
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(build_id: str) -> T:
+        async with gate:
+            return await work(build_id)
+
+    return dict(zip(order, await asyncio.gather(*map(one, order)), strict=True))
+
+
+Pass = Callable[[], Awaitable[tuple[bool, list[str]]]]  # whether to go on, and the ids done
+
+
+async def catch_up(one_pass: Pass, seconds: float) -> list[str]:
+    """Passes of `one_pass` (whether it should go on, and its ids) while there is more to do and
+    work gets done, for at most `seconds`: a backlog drains faster than a batch a janitor pass."""
+    deadline = time.monotonic() + seconds
+    done: list[str] = []
+    while True:
+        more, ids = await one_pass()
+        done += ids
+        if not more or time.monotonic() >= deadline:
+            return done
+
+
+class Outcome(enum.Enum):
+    MOVED = "moved"  # the streams are gone: readers read the archive only
+    MARKED = "marked"  # archived; the streams go after the grace period
+    SKIPPED = "skipped"  # gone, running again, winding up, another janitor has it, or failed
 
 
 @contextlib.asynccontextmanager
@@ -59,37 +103,48 @@ class Archiver:
     after_archive: BuildHook | None = None  # e.g. forget the build's settled feedback
 
     async def archive_due(self) -> list[str]:
-        """Archive the builds due now; the ids whose logs left Redis."""
+        """One batch of the builds due now; the ids whose logs left Redis."""
+        return (await self._pass())[1]
+
+    async def catch_up(self, seconds: float) -> list[str]:
+        """Batches while builds are due and get archived, for at most `seconds`."""
+        return await catch_up(self._pass, seconds)
+
+    async def _pass(self) -> tuple[bool, list[str]]:
         store = self.store
         due = await store.redis.zrangebyscore(
             store.key("archive-due"), "-inf", time.time() - self.delay_seconds, 0, self.batch
         )
-        done = []
-        for build_id in map(as_text, due):
-            try:
-                if await self.archive(build_id):
-                    done.append(build_id)
-            except Exception as exc:  # obstore's errors, Redis's, a disk's: each only delays it
-                metrics.ARCHIVE_FAILURES.inc()
-                log.warning("log archive failed", build_id=build_id, error=str(exc))
-                await store.redis.zadd(
-                    store.key("archive-due"), {build_id: time.time() + RETRY_SECONDS}, xx=True
-                )
-        return done
+        outcomes = await each_build(map(as_text, due), self._archive_or_retry)
+        moved = [build_id for build_id, got in outcomes.items() if got is Outcome.MOVED]
+        worked = any(got is not Outcome.SKIPPED for got in outcomes.values())
+        return len(due) == self.batch and worked, moved
 
-    async def archive(self, build_id: str) -> bool:
-        """One step of one build's move: True once its streams are gone from Redis."""
+    async def _archive_or_retry(self, build_id: str) -> Outcome:
+        try:
+            return await self.archive(build_id)
+        except Exception as exc:  # obstore's errors, Redis's, a disk's: each only delays it
+            metrics.ARCHIVE_FAILURES.inc()
+            log.warning("log archive failed", build_id=build_id, error=str(exc))
+            store = self.store
+            await store.redis.zadd(
+                store.key("archive-due"), {build_id: time.time() + RETRY_SECONDS}, xx=True
+            )
+            return Outcome.SKIPPED
+
+    async def archive(self, build_id: str) -> Outcome:
+        """The next step of one build's move."""
         async with build_lock(self.store, build_id) as mine:
-            return mine and await self._archive_locked(build_id)
+            return await self._archive_locked(build_id) if mine else Outcome.SKIPPED
 
-    async def _archive_locked(self, build_id: str) -> bool:
+    async def _archive_locked(self, build_id: str) -> Outcome:
         store = self.store
         build = await store.get(build_id)
         if build is None or not build.state.terminal:  # gone, or running again (re-added later)
             await store.redis.zrem(store.key("archive-due"), build_id)
-            return False
+            return Outcome.SKIPPED
         if await store.is_alive(build_id):  # its worker is still winding it up
-            return False
+            return Outcome.SKIPPED
         if not build.logs_archived:
             for step in range(len(build.steps)):
                 data, index = pack(await store.read_log(build_id, step))
@@ -103,9 +158,9 @@ class Archiver:
             if self.stream_grace_seconds > 0:  # readers holding the old record still read them
                 due_at = time.time() - self.delay_seconds + self.stream_grace_seconds
                 await store.redis.zadd(store.key("archive-due"), {build_id: due_at}, xx=True)
-                return False
+                return Outcome.MARKED
         await store.forget_logs(build_id, len(build.steps))
-        return True
+        return Outcome.MOVED
 
     async def backlog(self) -> int:
         return int(await self.store.redis.zcard(self.store.key("archive-due")))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from tingle import metrics
-from tingle.archive.archiver import BuildHook, build_lock
+from tingle.archive.archiver import BuildHook, build_lock, catch_up, each_build
 from tingle.archive.blobs import BlobStore
 from tingle.archive.logs import build_prefix
 from tingle.store import BuildStore, as_text
@@ -34,21 +34,30 @@ class Retention:
     forget: Sequence[BuildHook] = field(default_factory=tuple)  # a removed build's other keys
 
     async def expire(self) -> list[str]:
-        """One pass: the ids removed."""
+        """One batch: the ids removed."""
+        return (await self._pass())[1]
+
+    async def catch_up(self, seconds: float) -> list[str]:
+        """Batches while builds are due and get removed, for at most `seconds`."""
+        return await catch_up(self._pass, seconds)
+
+    async def _pass(self) -> tuple[bool, list[str]]:
         store = self.store
         old = await store.redis.zrangebyscore(
             store.key("builds"), "-inf", time.time() - self.retention_seconds, 0, self.batch
         )
         over = await store.redis.zrange(store.key("expire-due"), 0, self.batch - 1)
-        removed = []
-        for build_id in dict.fromkeys(map(as_text, [*old, *over])):
-            async with build_lock(store, build_id) as mine:
-                if mine and await self._expire_locked(build_id):
-                    removed.append(build_id)
+        outcomes = await each_build(map(as_text, [*old, *over]), self._expire)
+        removed = [build_id for build_id, gone in outcomes.items() if gone]
         if removed:
             metrics.EXPIRED_BUILDS.inc(len(removed))
             log.info("builds expired", count=len(removed))
-        return removed
+        full = len(old) == self.batch or len(over) == self.batch
+        return full and bool(removed), removed
+
+    async def _expire(self, build_id: str) -> bool:
+        async with build_lock(self.store, build_id) as mine:
+            return mine and await self._expire_locked(build_id)
 
     async def _expire_locked(self, build_id: str) -> bool:
         store = self.store
