@@ -40,6 +40,7 @@ from tingle.workspace_files import UnsafeFile, read_workspace_file
 
 EXIT_REFUSED = 2
 EXIT_TIMED_OUT = 124  # as coreutils' `timeout`, and a worker's timed-out step
+MAX_DATA_INFO_BYTES = 1024 * 1024  # as for a build's data-info.yaml
 MAX_KEY_BYTES = 64 * 1024  # a service-account key is about 2.3 KB
 REVISION_LABEL = "org.opencontainers.image.revision"  # on every image Tingle builds
 SOURCE_LABEL = "org.opencontainers.image.source"  # https://github.com/owner/name
@@ -154,22 +155,17 @@ def check_request(args: argparse.Namespace) -> Request:
             timeout = duration_seconds(workflow.running_timeout)
         except ValueError as exc:
             raise Refused(f"{workflow.id}.running_timeout: {exc}") from None
-    key = _read_key(args.service_account_key) if args.service_account_key else None
+    key = None
+    if args.service_account_key is not None:
+        what = f"--service-account-key {args.service_account_key}"
+        key = _read_file(args.service_account_key, what, MAX_KEY_BYTES)
     return Request(
         args.file, workflow, args.partition, args.image, _trigger_env(args.env), timeout, key
     )
 
 
 def _read_data_info(path: Path) -> DataInfo:
-    resolved = path.resolve()  # a person's own symbolic link is theirs to follow
-    try:  # but no FIFO, device or giant file: read_workspace_file refuses those
-        data = read_workspace_file(resolved.parent, resolved.name)
-    except UnsafeFile as exc:
-        raise Refused(f"{path}: {str(exc).split(': ', 1)[-1]}") from None
-    except OSError as exc:
-        raise Refused(f"{path}: cannot be read: {exc.strerror}") from None
-    if data is None:
-        raise Refused(f"{path}: no such file")
+    data = _read_file(path, str(path), MAX_DATA_INFO_BYTES)
     try:
         return parse_data_info(data.decode("utf-8"), str(path))
     except UnicodeDecodeError:
@@ -200,17 +196,21 @@ def _trigger_env(pairs: list[str]) -> dict[str, str]:
     return env
 
 
-def _read_key(path: Path) -> bytes:
+def _read_file(path: Path, what: str, max_bytes: int) -> bytes:
+    """A file named on the command line. A person's own symbolic link is theirs to follow, but
+    no FIFO, device or giant file (read_workspace_file refuses those) makes the command hang."""
     resolved = path.resolve()
     try:
-        key = read_workspace_file(resolved.parent, resolved.name, max_bytes=MAX_KEY_BYTES)
+        data = read_workspace_file(resolved.parent, resolved.name, max_bytes=max_bytes)
     except UnsafeFile as exc:
-        raise Refused(f"--service-account-key {path}: {str(exc).split(': ', 1)[-1]}") from None
+        raise Refused(f"{what}: {str(exc).split(': ', 1)[-1]}") from None
+    except FileNotFoundError:  # a folder on the way is missing
+        data = None
     except OSError as exc:
-        raise Refused(f"--service-account-key {path}: cannot be read: {exc.strerror}") from None
-    if key is None:
-        raise Refused(f"--service-account-key {path}: no such file")
-    return key
+        raise Refused(f"{what}: cannot be read: {exc.strerror}") from None
+    if data is None:
+        raise Refused(f"{what}: no such file")
+    return data
 
 
 def _component(labels: dict[str, str], data_info: Path) -> str:
