@@ -369,3 +369,18 @@ def test_a_malformed_env_flag_is_refused(data_info: Path, pair: str) -> None:
 def test_an_empty_partition_is_refused(data_info: Path) -> None:
     line = refused(tingle("-f", str(data_info), "-w", "daily-report", "-p", "", "-r", "any"))
     assert line == "tingle run-workflow: -p: the partition must be a non-empty string without NUL"
+
+
+def test_the_command_loads_docker_and_the_deploy_package_only_when_it_runs() -> None:
+    """Every `tingle` command (`tingle serve` too) builds the parser that registers this one."""
+    probe = (
+        "import argparse, sys\n"
+        "from tingle.cli import run_workflow_command\n"
+        "run_workflow_command.register(argparse.ArgumentParser().add_subparsers())\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('docker', 'httpx', 'google')"
+        " or m.startswith('tingle.deploy') or m.startswith('tingle.executor')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"

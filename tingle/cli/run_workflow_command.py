@@ -21,22 +21,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tingle.deploy import DataInfo, DataInfoError, Workflow, parse_data_info
-from tingle.deploy.styx_execution import (
-    CREDENTIALS_VARIABLE,
-    SERVICE_ACCOUNT_KEY_PATH,
-    Instance,
-    docker_args,
-    duration_seconds,
-    execution_env,
-    exit_meaning,
-    styx_variables,
-    timeout_meaning,
-)
 from tingle.errors import InfrastructureError
 from tingle.workspace_files import UnsafeFile, read_workspace_file
+
+if TYPE_CHECKING:  # loaded when the command runs: every `tingle` command builds this parser
+    from tingle.deploy import DataInfo, Workflow
+    from tingle.deploy.styx_execution import Instance
 
 EXIT_REFUSED = 2
 EXIT_TIMED_OUT = 124  # as coreutils' `timeout`, and a worker's timed-out step
@@ -77,7 +69,7 @@ def register(subparsers: Any) -> None:
         "--service-account-key",
         type=Path,
         metavar="FILE",
-        help=f"a JSON key, mounted read-only at {SERVICE_ACCOUNT_KEY_PATH}",
+        help="a JSON key, mounted read-only where Styx mounts it (/etc/styx-wf-sa-keys/)",
     )
     parser.add_argument(
         "--env",
@@ -112,6 +104,7 @@ class Request:
 
 
 def _run_workflow(args: argparse.Namespace) -> int:
+    from tingle.deploy.styx_execution import Instance
     from tingle.executor.docker import connect
     from tingle.executor.docker_workflow import local_image_labels
 
@@ -140,6 +133,8 @@ def _run_workflow(args: argparse.Namespace) -> int:
 
 
 def check_request(args: argparse.Namespace) -> Request:
+    from tingle.deploy.styx_execution import duration_seconds
+
     data_info = _read_data_info(args.file)
     workflow = _workflow(data_info, args.workflow, args.file)
     if not args.partition or "\0" in args.partition:
@@ -165,6 +160,8 @@ def check_request(args: argparse.Namespace) -> Request:
 
 
 def _read_data_info(path: Path) -> DataInfo:
+    from tingle.deploy import DataInfoError, parse_data_info
+
     data = _read_file(path, str(path), MAX_DATA_INFO_BYTES)
     try:
         return parse_data_info(data.decode("utf-8"), str(path))
@@ -229,6 +226,15 @@ def _component(labels: dict[str, str], data_info: Path) -> str:
 
 
 def _run(client: Any, instance: Instance, request: Request, network: str) -> int:
+    from tingle.deploy.styx_execution import (
+        CREDENTIALS_VARIABLE,
+        SERVICE_ACCOUNT_KEY_PATH,
+        docker_args,
+        execution_env,
+        exit_meaning,
+        styx_variables,
+        timeout_meaning,
+    )
     from tingle.executor.docker_workflow import WorkflowContainer, run_workflow_container
 
     workflow = instance.workflow
