@@ -78,6 +78,8 @@ DATA_INFO = """facts:
     - id: sleeper
       schedule: daily
       docker_args: [--sleep, "60"]
+    - id: image-default
+      schedule: daily
 """
 
 
@@ -98,6 +100,15 @@ def environment(stdout: str) -> dict[str, str]:
     lines = [line for line in stdout.splitlines() if line.startswith("env: ")]
     pairs = (line.removeprefix("env: ").partition("=") for line in lines)
     return {name: value for name, _, value in pairs}
+
+
+def refused(done: subprocess.CompletedProcess[str], *, header: bool = False) -> str:
+    """The one line saying why (after the run's header line, when it got that far)."""
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 + header, done.stderr
+    return lines[-1]
 
 
 def our_containers(client: Any) -> list[Any]:
@@ -261,15 +272,33 @@ def test_ctrl_c_or_sigterm_removes_the_container(
     assert out.splitlines()[-1] == f"stopped by {name}: container removed"
 
 
+def test_a_workflow_without_docker_args_runs_the_images_own_command(
+    engine: Any, probe_image: str, data_info: Path
+) -> None:
+    done = tingle("-f", str(data_info), "-w", "image-default", "-p", PARTITION, "-r", probe_image)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert arguments(done.stdout) == []
+    assert environment(done.stdout)["STYX_DOCKER_ARGS"] == ""
+    assert "args (the image default)" in done.stderr
+
+
+def test_an_image_without_a_command_is_refused_in_one_line(engine: Any, data_info: Path) -> None:
+    line = refused(tingle("-f", str(data_info), "-w", "image-default", "-p", PARTITION,
+                          "-r", "tingle/busybox:latest"), header=True)  # fmt: skip
+    assert line == "tingle run-workflow: container not made: No command specified"
+
+
+def test_an_unreachable_engine_is_one_line(data_info: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tingle.cli", "run-workflow", "-f", str(data_info),
+         "-w", "daily-report", "-p", PARTITION, "-r", "any"],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"},
+    )  # fmt: skip
+    assert refused(done).startswith("tingle run-workflow: Docker engine unreachable: ")
+
+
 # Hostile input: each refused in one line on stderr (exit 2) before any container is made.
-
-
-def refused(done: subprocess.CompletedProcess[str]) -> str:
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert done.stdout == ""
-    lines = done.stderr.splitlines()
-    assert len(lines) == 1, done.stderr
-    return lines[0]
 
 
 def test_a_workflow_id_with_shell_metacharacters_is_not_found_and_runs_nothing(
@@ -280,7 +309,7 @@ def test_a_workflow_id_with_shell_metacharacters_is_not_found_and_runs_nothing(
     line = refused(tingle("-f", str(data_info), "-w", workflow, "-p", PARTITION, "-r", probe_image))
     assert line == (
         f"tingle run-workflow: no workflow {workflow!r} in {data_info}; it has: daily-report, "
-        "waits-for-upstream, bad-input, flaky, with-key, slow, sleeper"
+        "waits-for-upstream, bad-input, flaky, with-key, slow, sleeper, image-default"
     )
     assert not marker.exists()
 
