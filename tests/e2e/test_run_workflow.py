@@ -413,3 +413,13 @@ def test_the_command_loads_docker_and_the_deploy_package_only_when_it_runs() -> 
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_a_running_timeout_styx_could_not_read_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "data-info.yaml"  # the file's lint lets any P... through: Styx checks it
+    path.write_text("facts:\n  workflows:\n    - {id: w, schedule: daily, running_timeout: P1W}\n")
+    line = refused(tingle("-f", str(path), "-w", "w", "-p", PARTITION, "-r", "any"))
+    assert line == (
+        "tingle run-workflow: w.running_timeout: "
+        "'P1W' is not an ISO-8601 duration such as PT2H or P1DT30M"
+    )
