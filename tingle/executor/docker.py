@@ -1,5 +1,6 @@
 """The Docker engine: steps in containers, images built and pushed (tingle.executor.docker_images),
-and what dead workers left behind. With docker_images, the only modules that import the docker SDK.
+and what dead workers left behind. With docker_images (and docker_workflow, for `tingle
+run-workflow`), the only modules that import the docker SDK.
 
 The SDK is synchronous: each call runs in a thread so the worker's event loop keeps serving other
 builds and log writes. Every container carries a `tingle.build` label, and a worker's also the
