@@ -6,6 +6,7 @@ image is missing, the checkout failed); GitHub shows `error`. `DeliveryError`: a
 Dockerfile, an invalid schedule: the step fails, GitHub shows `failure`) or the infrastructure's
 (`infrastructure=True`: the registry or the scheduler down). `PathError` is the infrastructure
 failing on a path of Tingle's own (workspace, secrets work dir, archive): it names the path.
+`SettingError`: the operator's configuration is wrong, so a process refuses to start.
 """
 
 from __future__ import annotations
@@ -36,3 +37,13 @@ class PathError(InfrastructureError):
         super().__init__(f"cannot {attempted} {path}: {reason}{at}")
         self.path = str(path)
         self.errno = error.errno
+
+
+class SettingError(ValueError):
+    """A setting (a `TINGLE_*` variable, a command's option) is missing or malformed: the process
+    does not start. The message names the variable and what it should be, never its value when
+    that may be a secret."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"{name}: {problem}")
+        self.name = name

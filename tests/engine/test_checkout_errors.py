@@ -18,15 +18,25 @@ from testing.git_https import serve_git_https
 from testing.gitrepo import GitRepo
 from tingle.engine.checkout import CheckoutError
 from tingle.engine.runner import git_fetch
+from tingle.errors import PathError
 
 TOKEN = "ghs_clone-token-5f1e9a77"
 BASIC = base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
 
 
+def fetch(url: str, sha: str, workspace: Path, token: str = "") -> None:
+    """The checkout as the worker runs it."""
+
+    async def run() -> None:
+        await git_fetch(url, sha, token)(workspace)
+
+    asyncio.run(run())
+
+
 def reason_of(url: str, sha: str, workspace: Path, token: str = "") -> str:
-    """What the build's reason says when this checkout fails (as the worker runs it)."""
+    """What the build's reason says when this checkout fails."""
     with pytest.raises(CheckoutError) as failure:
-        asyncio.run(git_fetch(url, sha, token)(workspace))
+        fetch(url, sha, workspace, token)
     return str(failure.value)
 
 
@@ -80,8 +90,8 @@ def test_a_workspace_that_cannot_be_made_is_named(tmp_path: Path) -> None:
     blocker.write_text("a file where the workspace root should be\n")
     repo = GitRepo(tmp_path / "repo")
     sha = repo.commit({"README.md": "hi\n"})
-    with pytest.raises(Exception) as failure:
-        asyncio.run(git_fetch(repo.url, sha)(blocker / "build-1"))
+    with pytest.raises(PathError) as failure:
+        fetch(repo.url, sha, blocker / "build-1")
     assert str(failure.value) == (
         f"cannot make the build's workspace {blocker / 'build-1'}: not a directory"
     )
