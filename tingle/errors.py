@@ -32,8 +32,10 @@ class PathError(InfrastructureError):
 
     def __init__(self, attempted: str, path: object, error: OSError) -> None:
         reason = (error.strerror or type(error).__name__).lower()
-        failed = error.filename  # where the system refused: `path` itself, or a folder on its way
-        at = f" (at {failed})" if failed is not None and str(failed) != str(path) else ""
+        # Where the system refused: `path` itself, or a folder on its way (a relative name was
+        # opened in a folder, and says nothing more than `path`).
+        failed = "" if error.filename is None else str(error.filename)
+        at = f" (at {failed})" if failed.startswith("/") and failed != str(path) else ""
         super().__init__(f"cannot {attempted} {path}: {reason}{at}")
         self.path = str(path)
         self.errno = error.errno

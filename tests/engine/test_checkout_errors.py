@@ -76,10 +76,11 @@ def test_private_repository_failures_name_their_cause_and_no_secret(
         f"checkout failed: git fetch: fatal: could not read Username for 'https://{host}': "
         "terminal prompts disabled"
     )
-    assert missing == f"checkout failed: git fetch: fatal: repository '{server.url}/acme/gone.git/' not found"
-    assert wrong == (
-        f"checkout failed: git fetch: fatal: Authentication failed for '{url}/'"
+    assert (
+        missing
+        == f"checkout failed: git fetch: fatal: repository '{server.url}/acme/gone.git/' not found"
     )
+    assert wrong == (f"checkout failed: git fetch: fatal: Authentication failed for '{url}/'")
     wrong_basic = base64.b64encode(f"x-access-token:{TOKEN}x".encode()).decode()
     for reason in (anonymous, missing, wrong):
         assert TOKEN not in reason and BASIC not in reason and wrong_basic not in reason

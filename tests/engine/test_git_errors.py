@@ -29,8 +29,10 @@ TOKEN = "ghs_0123456789abcdef"
             "fatal: expected flush after ref listing\n",
             "fatal: expected flush after ref listing",
         ),
-        ("hint: Using 'master' as the name\nerror: pathspec 'x' did not match\n",
-         "error: pathspec 'x' did not match"),
+        (
+            "hint: Using 'master' as the name\nerror: pathspec 'x' did not match\n",
+            "error: pathspec 'x' did not match",
+        ),
         ("warning: redirecting to https://a/\nhint: x\nsomething broke\n", "something broke"),
         ("  \n\n", ""),
         ("", ""),

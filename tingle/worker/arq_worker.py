@@ -33,8 +33,8 @@ from tingle.store import BuildStore
 from tingle.worker import health as worker_health
 from tingle.worker.build_job import MAX_ATTEMPTS, WorkerContext, run_build
 from tingle.worker.janitor import Janitor
-from tingle.worker.local_paths import prepare_local_paths
 from tingle.worker.notice_follower import follow_notices
+from tingle.worker.preflight import preflight
 
 log = structlog.get_logger(__name__)
 
@@ -152,9 +152,10 @@ async def run_worker(
     engine: Engine | None = None,
 ) -> None:
     """Run a worker until stopped. Losing Redis stops arq's loop; this starts a new one once Redis
-    answers again, so a Redis restart needs no one to restart the workers. A folder it cannot
-    write stops it before it starts (PathError): that is no lost Redis, and no retry mends it."""
-    await asyncio.to_thread(prepare_local_paths, settings)
+    answers again, so a Redis restart needs no one to restart the workers. A bad setting or a
+    folder it cannot write stops it before it starts (tingle.worker.preflight): that is no lost
+    Redis, and no retry mends it."""
+    await asyncio.to_thread(preflight, settings)
     while True:
         pool = connect(settings.redis_url)
         worker = make_worker(settings, pool, burst=burst, health=health, engine=engine)

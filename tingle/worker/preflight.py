@@ -1,8 +1,12 @@
-"""The folders a worker writes on its machine, made and tried once before it takes a build: the
-workspaces' root, the secrets work dir and (for a folder) the log archive. A worker that cannot
-write one of them refuses to start, naming the path and what it tried, rather than failing
-every build it takes (or, as it did, taking the `PermissionError` for a lost Redis and retrying
-forever)."""
+"""What a worker checks before it connects to Redis, so that a misconfigured one stops at once
+with one line (tingle.cli) instead of failing every build it takes, or retrying forever: inside
+arq's start-up a `PermissionError` was taken for a lost Redis, and nothing was checked at all
+until Redis answered.
+
+- The settings only a worker uses: the agent images outside the builds' registry, the GitHub
+  App's key (SettingError, naming the variable).
+- The folders it writes on its machine, made and tried: the workspaces' root, the secrets work
+  dir and (for a folder) the log archive (PathError, naming the path and what it tried)."""
 
 from __future__ import annotations
 
@@ -11,10 +15,19 @@ import tempfile
 from pathlib import Path
 
 from tingle.archive.blobs import BlobStore
+from tingle.engine.image_tags import check_namespaces
 from tingle.errors import PathError, SettingError
+from tingle.forge.factory import github_clients
 from tingle.secrets.mounts import private_folder
 from tingle.secrets.store import SecretError
 from tingle.settings import Settings
+
+
+def preflight(settings: Settings) -> None:
+    """SettingError or PathError when this worker could not run a build; nothing else."""
+    check_namespaces(settings.registry, settings.agent_image_prefix)
+    github_clients(settings)  # parses the App's key; asks GitHub nothing
+    prepare_local_paths(settings)
 
 
 def prepare_local_paths(settings: Settings) -> None:
@@ -46,5 +59,5 @@ def _try_writing(path: Path, what: str) -> None:
     try:
         probe = tempfile.mkdtemp(prefix=".tingle-probe-", dir=path)
         os.rmdir(probe)
-    except OSError as exc:
-        raise PathError(f"write in {what}", path, exc) from exc
+    except OSError as exc:  # the probe's own name says nothing: the folder is the path
+        raise PathError(f"write in {what}", path, OSError(exc.errno, exc.strerror)) from exc
