@@ -7,9 +7,14 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+from tingle.errors import SettingError
+
+T = TypeVar("T")
 
 
 def _parse_rewrites(raw: str) -> tuple[tuple[str, str], ...]:
@@ -18,7 +23,7 @@ def _parse_rewrites(raw: str) -> tuple[tuple[str, str], ...]:
     for item in filter(None, (part.strip() for part in raw.split(","))):
         source, sep, target = item.partition("=")
         if not sep or not source:
-            raise ValueError(f"TINGLE_CLONE_URL_REWRITE: expected 'from=to', got {item!r}")
+            raise ValueError(f"expected 'from=to', got {item!r}")
         pairs.append((source, target))
     return tuple(pairs)
 
@@ -35,17 +40,20 @@ def _parse_deploy_branches(raw: str) -> DeployBranchRules:
     for entry in filter(None, (part.strip() for part in raw.split(";"))):
         repo, sep, patterns = entry.rpartition(":")
         if sep and repo.count("/") != 1:
-            raise ValueError(f"TINGLE_DEPLOY_BRANCHES: expected 'owner/repo:globs', got {entry!r}")
+            raise ValueError(f"expected 'owner/repo:globs', got {entry!r}")
         key = repo.strip().lower() if sep else ""
         if key in rules:
-            raise ValueError(f"TINGLE_DEPLOY_BRANCHES: {key or 'the global list'} given twice")
+            raise ValueError(f"{key or 'the global list'} given twice")
         rules[key] = tuple(filter(None, (p.strip() for p in patterns.split(","))))
     return tuple(rules.items())
 
 
 def _byte_limit(raw: str) -> int | None:
     """A cap in bytes (TINGLE_STEP_LOG_LIMIT, TINGLE_BUILD_LOG_LIMIT); `0` or empty: none."""
-    value = int(raw) if raw.strip() else 0
+    try:
+        value = int(raw) if raw.strip() else 0
+    except ValueError:
+        raise ValueError(f"expected a number of bytes, got {raw[:40]!r}") from None
     if value < 0:
         raise ValueError(f"a byte limit cannot be negative, got {raw!r}")
     return value or None
@@ -54,7 +62,13 @@ def _byte_limit(raw: str) -> int | None:
 def _secret_value(env: Mapping[str, str], name: str) -> str:
     """TINGLE_NAME, or the contents of the file TINGLE_NAME_FILE (for mounted secrets)."""
     path = env.get(f"TINGLE_{name}_FILE", "")
-    return Path(path).read_text().strip() if path else env.get(f"TINGLE_{name}", "")
+    if not path:
+        return env.get(f"TINGLE_{name}", "")
+    try:
+        return Path(path).read_text().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise SettingError(f"TINGLE_{name}_FILE", f"cannot read {path}: {reason}") from None
 
 
 def _webhook_secrets(path: str) -> tuple[tuple[str, str], ...]:
@@ -63,19 +77,27 @@ def _webhook_secrets(path: str) -> tuple[tuple[str, str], ...]:
     names are case-insensitive. Errors name the file and the key, never a secret."""
     if not path:
         return ()
-    what = f"TINGLE_WEBHOOK_SECRETS_FILE ({path})"
+    name = "TINGLE_WEBHOOK_SECRETS_FILE"
     try:
-        table = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{what}: not readable JSON: {type(exc).__name__}") from None
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingError(name, f"cannot read {path}: {exc.strerror}") from None
+    except ValueError:
+        raise SettingError(name, f"{path}: not UTF-8 text") from None
+    try:
+        table = json.loads(text)
+    except json.JSONDecodeError as exc:  # where, not what: the text holds secrets
+        raise SettingError(name, f"{path}: not JSON (line {exc.lineno})") from None
     if not isinstance(table, dict):
-        raise ValueError(f"{what}: expected an object mapping 'owner/name' or 'owner' to a secret")
+        raise SettingError(
+            name, f"{path}: expected an object mapping 'owner/name' or 'owner' to a secret"
+        )
     pairs = []
     for key, secret in table.items():
         if not _SECRET_KEY.fullmatch(key):
-            raise ValueError(f"{what}: {key[:100]!r} is not 'owner/name' or 'owner'")
+            raise SettingError(name, f"{path}: {key[:100]!r} is not 'owner/name' or 'owner'")
         if not isinstance(secret, str) or not secret:
-            raise ValueError(f"{what}: the secret of {key!r} must be a non-empty string")
+            raise SettingError(name, f"{path}: the secret of {key!r} must be a non-empty string")
         pairs.append((key.lower(), secret))
     return tuple(pairs)
 
@@ -172,101 +194,107 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Every setting from `env` (the process's environment); a SettingError naming the
+        variable when one is malformed."""
         env = os.environ if env is None else env
         defaults = cls()
-
-        def get(name: str, default: str) -> str:
-            return env.get(f"TINGLE_{name}", default)
-
+        read = _Env(env)
         return cls(
-            redis_url=get("REDIS_URL", defaults.redis_url),
-            webhook_secret=get("WEBHOOK_SECRET", ""),
-            public_url=get("PUBLIC_URL", defaults.public_url).rstrip("/"),
-            github_api_url=get("GITHUB_API_URL", defaults.github_api_url).rstrip("/"),
-            github_token=get("GITHUB_TOKEN", ""),
-            github_writes_per_second=float(
-                get("GITHUB_WRITES_PER_SECOND", str(defaults.github_writes_per_second))
+            redis_url=read.text("REDIS_URL", defaults.redis_url),
+            webhook_secret=read.text("WEBHOOK_SECRET", ""),
+            public_url=read.text("PUBLIC_URL", defaults.public_url).rstrip("/"),
+            github_api_url=read.text("GITHUB_API_URL", defaults.github_api_url).rstrip("/"),
+            github_token=read.text("GITHUB_TOKEN", ""),
+            github_writes_per_second=read.number(
+                "GITHUB_WRITES_PER_SECOND", defaults.github_writes_per_second
             ),
-            github_write_burst=int(get("GITHUB_WRITE_BURST", str(defaults.github_write_burst))),
-            status_context=get("STATUS_CONTEXT", defaults.status_context),
-            github_app_id=get("GITHUB_APP_ID", ""),
+            github_write_burst=read.integer(
+                "GITHUB_WRITE_BURST", defaults.github_write_burst, low=1
+            ),
+            status_context=read.text("STATUS_CONTEXT", defaults.status_context),
+            github_app_id=read.text("GITHUB_APP_ID", ""),
             github_app_private_key=_secret_value(env, "GITHUB_APP_PRIVATE_KEY"),
             admin_token=_secret_value(env, "ADMIN_TOKEN"),
-            public_read=get("PUBLIC_READ", "true").lower() in ("1", "true", "yes"),
-            clone_url_rewrites=_parse_rewrites(get("CLONE_URL_REWRITE", "")),
-            workspace_root=Path(get("WORKSPACE_ROOT", str(defaults.workspace_root))),
-            docker_network=get("DOCKER_NETWORK", defaults.docker_network),
-            templates_dir=Path(get("TEMPLATES_DIR", str(defaults.templates_dir))),
-            agent_image_prefix=get("AGENT_IMAGE_PREFIX", defaults.agent_image_prefix),
-            queue_name=get("QUEUE_NAME", defaults.queue_name),
-            worker_concurrency=int(get("WORKER_CONCURRENCY", str(defaults.worker_concurrency))),
-            build_timeout_seconds=int(get("BUILD_TIMEOUT", str(defaults.build_timeout_seconds))),
-            registry_username=get("REGISTRY_USERNAME", ""),
-            registry_password=get("REGISTRY_PASSWORD", ""),
-            styx_api_url=get("STYX_API_URL", "").rstrip("/"),
-            styx_token=get("STYX_TOKEN", ""),
-            styx_timeout=float(get("STYX_TIMEOUT", str(defaults.styx_timeout))),
-            secrets_url=get("SECRETS_URL", defaults.secrets_url),
+            public_read=read.flag("PUBLIC_READ", True),
+            clone_url_rewrites=read.parsed("CLONE_URL_REWRITE", "", _parse_rewrites),
+            workspace_root=Path(read.text("WORKSPACE_ROOT", str(defaults.workspace_root))),
+            docker_network=read.text("DOCKER_NETWORK", defaults.docker_network),
+            templates_dir=Path(read.text("TEMPLATES_DIR", str(defaults.templates_dir))),
+            agent_image_prefix=read.text("AGENT_IMAGE_PREFIX", defaults.agent_image_prefix),
+            queue_name=read.text("QUEUE_NAME", defaults.queue_name),
+            worker_concurrency=read.integer(
+                "WORKER_CONCURRENCY", defaults.worker_concurrency, low=1
+            ),
+            build_timeout_seconds=read.integer(
+                "BUILD_TIMEOUT", defaults.build_timeout_seconds, low=1
+            ),
+            registry_username=read.text("REGISTRY_USERNAME", ""),
+            registry_password=read.text("REGISTRY_PASSWORD", ""),
+            styx_api_url=read.text("STYX_API_URL", "").rstrip("/"),
+            styx_token=read.text("STYX_TOKEN", ""),
+            styx_timeout=read.number("STYX_TIMEOUT", defaults.styx_timeout),
+            secrets_url=read.text("SECRETS_URL", defaults.secrets_url),
             secrets_work_dir=Path(
-                get("SECRETS_WORK_DIR", "") or _secrets_work_dir(env, defaults.secrets_work_dir)
+                read.text("SECRETS_WORK_DIR", "")
+                or _secrets_work_dir(env, defaults.secrets_work_dir)
             ),
-            hold_forks=get("HOLD_FORKS", "false").lower() in ("1", "true", "yes"),
-            supersede=get("SUPERSEDE", "true").lower() in ("1", "true", "yes"),
+            hold_forks=read.flag("HOLD_FORKS", False),
+            supersede=read.flag("SUPERSEDE", True),
             supersede_except=frozenset(
-                filter(None, (r.strip() for r in get("SUPERSEDE_EXCEPT", "").split(",")))
+                filter(None, (r.strip() for r in read.text("SUPERSEDE_EXCEPT", "").split(",")))
             ),
-            deploy_branches=_parse_deploy_branches(get("DEPLOY_BRANCHES", "")),
-            shutdown_grace_seconds=int(get("SHUTDOWN_GRACE", str(defaults.shutdown_grace_seconds))),
-            registry=get("REGISTRY", defaults.registry),
-            step_memory=get("STEP_MEMORY", defaults.step_memory),
-            step_pids=int(get("STEP_PIDS", str(defaults.step_pids))),
-            step_cpus=float(get("STEP_CPUS", "0")),
-            step_log_limit=_byte_limit(get("STEP_LOG_LIMIT", str(defaults.step_log_limit))),
-            build_log_limit=_byte_limit(get("BUILD_LOG_LIMIT", str(defaults.build_log_limit))),
-            heartbeat_seconds=float(get("HEARTBEAT", str(defaults.heartbeat_seconds))),
-            heartbeat_ttl_seconds=int(get("HEARTBEAT_TTL", str(defaults.heartbeat_ttl_seconds))),
-            janitor_seconds=float(get("JANITOR_INTERVAL", str(defaults.janitor_seconds))),
-            metrics_port=int(get("METRICS_PORT", "0")),
-            signin_failures_per_address=int(
-                get("SIGNIN_FAILURES_PER_ADDRESS", str(defaults.signin_failures_per_address))
+            deploy_branches=read.parsed("DEPLOY_BRANCHES", "", _parse_deploy_branches),
+            shutdown_grace_seconds=read.integer("SHUTDOWN_GRACE", defaults.shutdown_grace_seconds),
+            registry=read.text("REGISTRY", defaults.registry),
+            step_memory=read.text("STEP_MEMORY", defaults.step_memory),
+            step_pids=read.integer("STEP_PIDS", defaults.step_pids),
+            step_cpus=read.number("STEP_CPUS", 0.0),
+            step_log_limit=read.parsed("STEP_LOG_LIMIT", str(defaults.step_log_limit), _byte_limit),
+            build_log_limit=read.parsed(
+                "BUILD_LOG_LIMIT", str(defaults.build_log_limit), _byte_limit
             ),
-            signin_failures_total=int(
-                get("SIGNIN_FAILURES_TOTAL", str(defaults.signin_failures_total))
+            heartbeat_seconds=read.number("HEARTBEAT", defaults.heartbeat_seconds),
+            heartbeat_ttl_seconds=read.integer(
+                "HEARTBEAT_TTL", defaults.heartbeat_ttl_seconds, low=1
             ),
-            signin_window_seconds=int(get("SIGNIN_WINDOW", str(defaults.signin_window_seconds))),
-            session_seconds=int(get("SESSION_SECONDS", str(defaults.session_seconds))),
-            log_format=get("LOG_FORMAT", defaults.log_format),
-            key_prefix=get("KEY_PREFIX", defaults.key_prefix),
-            github_url=get("GITHUB_URL", defaults.github_url).rstrip("/"),
-            webhook_secrets=_webhook_secrets(get("WEBHOOK_SECRETS_FILE", "")),
-            archive_url=get("ARCHIVE_URL", defaults.archive_url),
-            archive_delay_seconds=duration(get("ARCHIVE_DELAY", "10s")),
-            retention_seconds=duration(get("RETENTION", "90d")),
-            keep_builds_per_lane=int(
-                get("KEEP_BUILDS_PER_BRANCH", str(defaults.keep_builds_per_lane))
+            janitor_seconds=read.number("JANITOR_INTERVAL", defaults.janitor_seconds),
+            metrics_port=read.port("METRICS_PORT", 0),
+            signin_failures_per_address=read.integer(
+                "SIGNIN_FAILURES_PER_ADDRESS", defaults.signin_failures_per_address
             ),
-            retention_batch=int(get("RETENTION_BATCH", str(defaults.retention_batch))),
-            archive_batch=int(get("ARCHIVE_BATCH", str(defaults.archive_batch))),
-            webhook_read_seconds=float(
-                get("WEBHOOK_READ_SECONDS", str(defaults.webhook_read_seconds))
+            signin_failures_total=read.integer(
+                "SIGNIN_FAILURES_TOTAL", defaults.signin_failures_total
             ),
-            webhook_bytes_in_flight=int(
-                get("WEBHOOK_BYTES_IN_FLIGHT", str(defaults.webhook_bytes_in_flight))
+            signin_window_seconds=read.integer("SIGNIN_WINDOW", defaults.signin_window_seconds),
+            session_seconds=read.integer("SESSION_SECONDS", defaults.session_seconds),
+            log_format=read.choice("LOG_FORMAT", defaults.log_format, ("auto", "json", "console")),
+            key_prefix=read.text("KEY_PREFIX", defaults.key_prefix),
+            github_url=read.text("GITHUB_URL", defaults.github_url).rstrip("/"),
+            webhook_secrets=read.parsed("WEBHOOK_SECRETS_FILE", "", _webhook_secrets),
+            archive_url=read.text("ARCHIVE_URL", defaults.archive_url),
+            archive_delay_seconds=read.parsed("ARCHIVE_DELAY", "10s", duration),
+            retention_seconds=read.parsed("RETENTION", "90d", duration),
+            keep_builds_per_lane=read.integer(
+                "KEEP_BUILDS_PER_BRANCH", defaults.keep_builds_per_lane
             ),
-            sse_per_address=int(get("SSE_PER_ADDRESS", str(defaults.sse_per_address))),
-            sse_total=int(get("SSE_TOTAL", str(defaults.sse_total))),
-            redis_max_connections=int(
-                get("REDIS_MAX_CONNECTIONS", str(defaults.redis_max_connections))
+            retention_batch=read.integer("RETENTION_BATCH", defaults.retention_batch),
+            archive_batch=read.integer("ARCHIVE_BATCH", defaults.archive_batch),
+            webhook_read_seconds=read.number("WEBHOOK_READ_SECONDS", defaults.webhook_read_seconds),
+            webhook_bytes_in_flight=read.integer(
+                "WEBHOOK_BYTES_IN_FLIGHT", defaults.webhook_bytes_in_flight
             ),
-            redis_live_log_connections=int(
-                get("REDIS_LIVE_LOG_CONNECTIONS", str(defaults.redis_live_log_connections))
+            sse_per_address=read.integer("SSE_PER_ADDRESS", defaults.sse_per_address),
+            sse_total=read.integer("SSE_TOTAL", defaults.sse_total),
+            redis_max_connections=read.integer(
+                "REDIS_MAX_CONNECTIONS", defaults.redis_max_connections, low=1
             ),
-            redis_pool_timeout=int(get("REDIS_POOL_TIMEOUT", str(defaults.redis_pool_timeout))),
-            http_header_seconds=float(
-                get("HTTP_HEADER_SECONDS", str(defaults.http_header_seconds))
+            redis_live_log_connections=read.integer(
+                "REDIS_LIVE_LOG_CONNECTIONS", defaults.redis_live_log_connections, low=1
             ),
-            http_max_connections=int(
-                get("HTTP_MAX_CONNECTIONS", str(defaults.http_max_connections))
+            redis_pool_timeout=read.integer("REDIS_POOL_TIMEOUT", defaults.redis_pool_timeout),
+            http_header_seconds=read.number("HTTP_HEADER_SECONDS", defaults.http_header_seconds),
+            http_max_connections=read.integer(
+                "HTTP_MAX_CONNECTIONS", defaults.http_max_connections, low=1
             ),
         )
 
@@ -293,6 +321,68 @@ class Settings:
             if url.startswith(source):
                 return target + url[len(source) :]
         return url
+
+
+class _Env:
+    """`TINGLE_<name>` values, each parsed or refused with a SettingError naming its variable."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def text(self, name: str, default: str) -> str:
+        return self._env.get(f"TINGLE_{name}", default)
+
+    def parsed(self, name: str, default: str, parse: Callable[[str], T]) -> T:
+        try:
+            return parse(self.text(name, default))
+        except SettingError:
+            raise
+        except ValueError as exc:
+            raise SettingError(f"TINGLE_{name}", str(exc)) from None
+
+    def integer(self, name: str, default: int, *, low: int = 0, high: int | None = None) -> int:
+        raw = self.text(name, str(default)).strip()
+        try:
+            value = int(raw)
+        except ValueError:
+            value = low - 1  # refused below, with what was given
+        if value < low or (high is not None and value > high):
+            upto = f" to {high}" if high is not None else " or more"
+            given = self.text(name, str(default))[:40]
+            raise SettingError(
+                f"TINGLE_{name}", f"expected a whole number {low}{upto}, got {given!r}"
+            )
+        return value
+
+    def port(self, name: str, default: int) -> int:
+        return self.integer(name, default, high=65535)
+
+    def number(self, name: str, default: float) -> float:
+        raw = self.text(name, str(default))
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if not value >= 0 or value == float("inf"):  # NaN too
+            raise SettingError(f"TINGLE_{name}", f"expected a number 0 or more, got {raw[:40]!r}")
+        return value
+
+    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        raw = self.text(name, default).strip().lower()
+        if raw not in allowed:
+            expected = ", ".join(allowed)
+            raise SettingError(f"TINGLE_{name}", f"expected one of {expected}, got {raw[:40]!r}")
+        return raw
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self.text(name, "").strip().lower()
+        if raw in ("1", "true", "yes", "on"):
+            return True
+        if raw in ("0", "false", "no", "off"):
+            return False
+        if raw == "":
+            return default
+        raise SettingError(f"TINGLE_{name}", f"expected true or false, got {raw[:40]!r}")
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -14,6 +14,8 @@ import os
 import stat
 from pathlib import Path
 
+from tingle.errors import PathError
+
 MAX_BYTES = 1024 * 1024
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
@@ -29,11 +31,14 @@ def read_workspace_file(
     """The bytes of `relative` (a path inside `workspace`), None when there is no such file.
 
     UnsafeFile when it is outside the workspace, a symbolic link (or under one), not a regular
-    file, or larger than `max_bytes`."""
+    file, or larger than `max_bytes`; PathError, naming it, when the system will not read it."""
     parts = [part for part in relative.split("/") if part not in ("", ".")]
     if relative.startswith("/") or not parts or ".." in parts:
         raise UnsafeFile(f"{relative}: outside the repository")
-    handle = _descend(workspace, parts, relative)
+    try:
+        handle = _descend(workspace, parts, relative)
+    except OSError as exc:  # not the file's doing: the checkout is Tingle's (a permission, EIO)
+        raise PathError("read the checkout's file", workspace / relative, exc) from exc
     if handle is None:
         return None
     try:
@@ -41,6 +46,8 @@ def read_workspace_file(
         if not stat.S_ISREG(info.st_mode):
             raise UnsafeFile(f"{relative}: not a regular file; refused")
         data = b"" if info.st_size > max_bytes else _read(handle, max_bytes + 1)
+    except OSError as exc:
+        raise PathError("read the checkout's file", workspace / relative, exc) from exc
     finally:
         os.close(handle)
     if info.st_size > max_bytes or len(data) > max_bytes:  # or it grew while being read

@@ -13,6 +13,8 @@ from typing import Any
 import obstore
 from obstore.store import LocalStore, from_url
 
+from tingle.errors import PathError
+
 
 class BlobStore:
     def __init__(self, store: Any, where: str, folder: Path | None = None) -> None:
@@ -22,10 +24,14 @@ class BlobStore:
 
     @classmethod
     def open(cls, url: str) -> BlobStore:
-        """A folder path or `file://` URL (made if missing), else an object store URL."""
+        """A folder path or `file://` URL (made if missing: PathError when it cannot be), else
+        an object store URL."""
         if "://" not in url or url.startswith("file://"):
             folder = Path(url.removeprefix("file://"))
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError as exc:
+                raise PathError("make the log archive (TINGLE_ARCHIVE_URL)", folder, exc) from exc
             return cls(LocalStore(str(folder)), str(folder), folder)
         return cls(from_url(url), url.split("?", 1)[0])
 

@@ -30,11 +30,22 @@ EXIT_CODES = {
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "exec", help="run PATH's build-info.yaml on the local Docker engine"
+        "exec",
+        help="run PATH's build-info.yaml on the local Docker engine",
+        description="Run the build of a local repository (its working tree, as it is) on the "
+        "local Docker engine, as a worker would, printing each step's log. Nothing is reported "
+        "to GitHub. Exits 0 on success, 1 when a step fails, 2 when the infrastructure does.",
     )
-    parser.add_argument("path", nargs="?", default=".", type=Path)
+    parser.add_argument(
+        "path", nargs="?", default=".", type=Path, help="the repository's folder (default: .)"
+    )
     parser.add_argument("--branch", help="branch the build is for (default: the checked-out one)")
-    parser.add_argument("--event", choices=[e.value for e in EventKind], default="push")
+    parser.add_argument(
+        "--event",
+        choices=[e.value for e in EventKind],
+        default="push",
+        help="what the build is for (default: push)",
+    )
     parser.add_argument("--pr", type=int, help="pull request number, for --event pull_request")
     parser.add_argument("--repo", help="owner/name (default: from the origin remote or folder)")
     parser.add_argument("--network", help="network of step containers (default: host)")

@@ -24,19 +24,36 @@ EXIT_USAGE = 2
 
 
 def register(subparsers: Any) -> None:
-    validate = subparsers.add_parser("validate", help=f"lint a {BUILD_INFO}, every problem at once")
+    validate = subparsers.add_parser(
+        "validate",
+        help=f"lint a {BUILD_INFO}, every problem at once",
+        description=f"Check a {BUILD_INFO} against the templates and agents a worker has, and "
+        "print every problem with its file, line, column and field. Exits 1 when there are any.",
+    )
     _common(validate)
     validate.set_defaults(func=_validate)
 
-    plan = subparsers.add_parser("plan", help="print the plan a build would run, as JSON")
+    plan = subparsers.add_parser(
+        "plan",
+        help="print the plan a build would run, as JSON",
+        description=f"Compile a {BUILD_INFO} with its template for the event given, and print "
+        "the steps a build would run (images, commands, secrets, delivery steps) as JSON.",
+    )
     _common(plan)
     plan.add_argument("--branch", default="main", help="pushed branch, or a PR's head branch")
-    plan.add_argument("--event", choices=[e.value for e in EventKind], default="push")
-    plan.add_argument("--sha", default="0" * 40)
+    plan.add_argument(
+        "--event",
+        choices=[e.value for e in EventKind],
+        default="push",
+        help="what the build is for (default: push)",
+    )
+    plan.add_argument("--sha", default="0" * 40, help="the commit (default: 40 zeros)")
     plan.add_argument("--pr", type=int, default=None, help="pull request number")
     plan.add_argument("--fork", action="store_true", help="a pull request from a fork")
     plan.add_argument("--repo", default=None, help="owner/name (default: local/<folder name>)")
-    plan.add_argument("--default-branch", default="main")
+    plan.add_argument(
+        "--default-branch", default="main", help="the repository's default branch (default: main)"
+    )
     plan.add_argument("--base-branch", default=None, help="a PR's base (default: default branch)")
     plan.add_argument(
         "--changed",
@@ -47,7 +64,12 @@ def register(subparsers: Any) -> None:
     )
     plan.set_defaults(func=_plan)
 
-    schema = subparsers.add_parser("schema", help="print the JSON Schema of build-info.yaml v2")
+    schema = subparsers.add_parser(
+        "schema",
+        help="print the JSON Schema of build-info.yaml v2",
+        description=f"Print the JSON Schema of {BUILD_INFO} version 2, for editors and other "
+        "tools (the web app serves it too, at /schema/build-info.v2.json).",
+    )
     schema.set_defaults(func=_schema)
 
 

@@ -51,7 +51,11 @@ class NotConfigured(Exception):
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "reconcile", help="redeliver webhook deliveries that failed while Tingle was unreachable"
+        "reconcile",
+        help="redeliver webhook deliveries that failed while Tingle was unreachable",
+        description="Ask GitHub for a hook's recent deliveries and redeliver, once, each one "
+        "that failed and that Tingle has no record of (GitHub never retries by itself). Needs "
+        "TINGLE_GITHUB_TOKEN (a repository hook) or the GitHub App's settings (--app).",
     )
     hook = parser.add_mutually_exclusive_group(required=True)
     hook.add_argument("--repo", metavar="OWNER/NAME", help="a repository's hook (with --hook-id)")

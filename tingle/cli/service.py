@@ -15,6 +15,7 @@ import structlog
 import uvicorn
 
 from tingle.cli.localredis import local_redis
+from tingle.errors import PathError
 from tingle.logging_setup import configure_logging
 from tingle.settings import Settings
 
@@ -22,25 +23,68 @@ log = structlog.get_logger(__name__)
 
 
 def register(subparsers: Any) -> None:
-    serve = subparsers.add_parser("serve", help="run the web app (webhooks, pages, API)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the web app (webhooks, pages, API)",
+        description="Run the web app: it receives GitHub's webhooks and queues builds on Redis, "
+        "and serves the build pages, live logs and the JSON API. It runs no build itself: start "
+        "workers with 'tingle worker'. Needs TINGLE_WEBHOOK_SECRET.",
+    )
+    _listen_options(serve)
     serve.set_defaults(func=_serve)
 
-    worker = subparsers.add_parser("worker", help="run a build worker")
+    worker = subparsers.add_parser(
+        "worker",
+        help="run a build worker",
+        description="Run a build worker: it takes builds from the Redis queue, checks out each "
+        "commit, runs its steps on the local Docker engine and reports to GitHub. Run as many as "
+        "you like, on as many machines, against one Redis.",
+    )
     worker.add_argument("--burst", action="store_true", help="stop when the queue is empty")
     worker.set_defaults(func=_worker)
 
     up = subparsers.add_parser(
-        "up", help="web app and worker in one process, local Redis and Docker"
+        "up",
+        help="web app and worker in one process, local Redis and Docker",
+        description="Try Tingle on one machine: the web app and a worker in one process, with "
+        "the Redis on 127.0.0.1:6379 or one started for it, and the local Docker engine. Prints "
+        "the webhook URL and secret to give GitHub.",
     )
-    up.add_argument("--host", default="127.0.0.1")
-    up.add_argument("--port", type=int, default=8080)
-    up.add_argument("--state-dir", type=Path, default=Path.home() / ".local/share/tingle")
+    _listen_options(up)
     up.add_argument(
-        "--redis-port", type=int, default=6389, help="for the Redis started when none answers"
+        "--state-dir",
+        type=Path,
+        default=Path.home() / ".local/share/tingle",
+        help="where the webhook secret, workspaces, log archive and Redis data are kept "
+        "(default: %(default)s)",
+    )
+    up.add_argument(
+        "--redis-port",
+        type=port_number,
+        default=6389,
+        help="for the Redis started when none answers (default: %(default)s)",
     )
     up.set_defaults(func=_up)
+
+
+def _listen_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=port_number, default=8080, help="port to listen on (default: %(default)s)"
+    )
+
+
+def port_number(text: str) -> int:
+    """argparse's type for a TCP port: a whole number from 1 to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got {text!r}")
+    return value
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -68,8 +112,11 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _up(args: argparse.Namespace) -> int:
     state_dir: Path = args.state_dir
-    state_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings.from_env()
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PathError("make the state folder (--state-dir)", state_dir, exc) from exc
     configure_logging(settings.log_format)
     with local_redis(settings.redis_url, state_dir, args.redis_port) as redis_url:
         settings = dataclasses.replace(
@@ -109,7 +156,10 @@ async def _web_and_worker(settings: Settings, host: str, port: int) -> None:
 
 
 def _stored_secret(path: Path) -> str:
-    if not path.exists():
-        path.write_text(secrets.token_hex(20))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    try:
+        if not path.exists():
+            path.write_text(secrets.token_hex(20))
+            path.chmod(0o600)
+        return path.read_text().strip()
+    except OSError as exc:
+        raise PathError("keep the webhook secret in", path, exc) from exc

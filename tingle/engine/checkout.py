@@ -7,6 +7,10 @@ follow `--end-of-options`. Git may speak only that URL's protocol (`protocol.all
 rest: no `ext::`, no ssh). The token is never on git's command line, which `ps` shows to every
 user of the host: it reaches git in the environment (`GIT_CONFIG_*`), as an `http.extraHeader`
 scoped to the URL's host. Git reads no system or user configuration.
+
+A failure says what git said first, not last (`tingle.engine.git_errors`): the last line of a
+failed fetch is often advice ("and the repository exists."), the first `fatal:` the cause. The
+message goes to the build's reason and GitHub's status, so credentials are cut out of it.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ import shutil
 import urllib.parse
 from pathlib import Path
 
-from tingle.errors import InfrastructureError
+from tingle.engine.git_errors import cause_line, without_credentials
+from tingle.errors import InfrastructureError, PathError
 
 GIT_TIMEOUT_SECONDS = 600
 _SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # SHA-1, or SHA-256 object names
@@ -41,23 +46,30 @@ async def checkout(url: str, sha: str, dest: Path, *, token: str = "") -> None:
     scheme = _protocol(url)
     if not _SHA.fullmatch(sha):
         raise CheckoutError(f"not a commit sha: {sha[:80]!r}")
-    await asyncio.to_thread(_fresh_directory, dest)
+    try:
+        await asyncio.to_thread(_fresh_directory, dest)
+    except OSError as exc:
+        raise PathError("make the build's workspace", dest, exc) from exc
     env = git_environment(url, token)
+    secrets = (token, _basic(token)) if token else ()
     only = ["-c", "protocol.allow=never", "-c", f"protocol.{scheme}.allow=always"]
     fetch = [*only, "fetch", "--quiet", "--no-tags"]
-    await _git(dest, env, "init", "--quiet")
+    await _git(dest, env, secrets, "init", "--quiet")
+    refused: CheckoutError | None = None  # why the commit alone could not be fetched
     try:
-        await _git(dest, env, *fetch, "--depth=1", "--end-of-options", url, sha)
-    except CheckoutError:
+        await _git(dest, env, secrets, *fetch, "--depth=1", "--end-of-options", url, sha)
+    except CheckoutError as exc:
+        refused = exc
         await _git(
-            dest, env, *fetch, "--end-of-options", url,
+            dest, env, secrets, *fetch, "--end-of-options", url,
             "+refs/heads/*:refs/remotes/origin/*", "+refs/pull/*/head:refs/remotes/pull/*",
         )  # fmt: skip
     try:
         # `switch`: git 2.39's `checkout` takes `--end-of-options` for a path.
-        await _git(dest, env, "switch", "--quiet", "--detach", "--end-of-options", sha)
+        await _git(dest, env, secrets, "switch", "--quiet", "--detach", "--end-of-options", sha)
     except CheckoutError as exc:
-        raise CheckoutError(f"commit {sha[:12]} not found in {_safe(url)}") from exc
+        why = f" ({refused})" if refused is not None else ""
+        raise CheckoutError(f"commit {sha[:12]} not found in {_safe(url)}{why}") from exc
 
 
 def git_environment(url: str, token: str) -> dict[str, str]:
@@ -73,13 +85,16 @@ def git_environment(url: str, token: str) -> dict[str, str]:
     env.update({name: os.environ[name] for name in _PASSED_ON if name in os.environ})
     parts = urllib.parse.urlsplit(url)
     if token and parts.scheme == "https":
-        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
         env.update(
             GIT_CONFIG_COUNT="1",
             GIT_CONFIG_KEY_0=f"http.https://{parts.netloc}/.extraHeader",
-            GIT_CONFIG_VALUE_0=f"Authorization: Basic {basic}",
+            GIT_CONFIG_VALUE_0=f"Authorization: Basic {_basic(token)}",
         )
     return env
+
+
+def _basic(token: str) -> str:
+    return base64.b64encode(f"x-access-token:{token}".encode()).decode()
 
 
 def _protocol(url: str) -> str:
@@ -89,20 +104,23 @@ def _protocol(url: str) -> str:
     return scheme
 
 
-async def _git(cwd: Path, env: dict[str, str], *args: str) -> str:
-    process = await asyncio.create_subprocess_exec(
-        "git", *args, cwd=cwd, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+async def _git(cwd: Path, env: dict[str, str], secrets: tuple[str, ...], *args: str) -> str:
     command = next(arg for arg in args if not arg.startswith("-") and "=" not in arg)
+    try:
+        process = await asyncio.create_subprocess_exec(
+            "git", *args, cwd=cwd, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+    except OSError as exc:  # the workspace went, or is not ours to enter; or no git at all
+        raise PathError(f"run git {command} in", cwd, exc) from exc
     try:
         out, err = await asyncio.wait_for(process.communicate(), GIT_TIMEOUT_SECONDS)
     except TimeoutError:
         process.kill()
         raise CheckoutError(f"git {command} took longer than {GIT_TIMEOUT_SECONDS}s") from None
     if process.returncode != 0:
-        message = err.decode(errors="replace").strip().splitlines()
-        raise CheckoutError(f"git failed: {message[-1] if message else process.returncode}")
+        said = cause_line(err.decode(errors="replace"), secrets)
+        raise CheckoutError(f"git {command}: {said or f'exit {process.returncode}'}")
     return out.decode()
 
 
@@ -114,5 +132,4 @@ def _fresh_directory(path: Path) -> None:
 
 def _safe(url: str) -> str:
     """The URL without credentials, for messages."""
-    scheme, sep, rest = url.partition("://")
-    return f"{scheme}{sep}{rest.split('@', 1)[-1]}" if sep else url
+    return without_credentials(url, ())

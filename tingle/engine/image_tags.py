@@ -11,7 +11,7 @@ against it too. Names are compared as the engine resolves them (`tingle/x` is
 from __future__ import annotations
 
 from tingle.build import Build
-from tingle.errors import DeliveryError
+from tingle.errors import DeliveryError, SettingError
 from tingle.executor.images import add_branch_tag, split_reference
 
 SHORT_SHA = 12
@@ -37,16 +37,17 @@ def canonical(name: str) -> str:
 
 def check_namespaces(registry: str, agent_image_prefix: str) -> None:
     """Refuse a configuration where a build could write an agent or base image: the agent prefix
-    may never equal or lie under the builds' registry namespace (ValueError, at start-up)."""
+    may never equal or lie under the builds' registry namespace (SettingError, at start-up)."""
     if not registry.strip():
-        raise ValueError("TINGLE_REGISTRY is empty: builds need a registry to push to")
+        raise SettingError("TINGLE_REGISTRY", "empty: builds need a registry to push to")
     suffix = "owner/x"  # any repository: where builds' images go, e.g. "reg:5000/"
     builds = canonical(f"{registry.rstrip('/')}/{suffix}").removesuffix(suffix)
     agents = canonical(agent_image_prefix)
     if agents.startswith(builds) or builds.startswith(agents):
-        raise ValueError(
-            f"TINGLE_AGENT_IMAGE_PREFIX '{agent_image_prefix}' is inside TINGLE_REGISTRY "
-            f"'{registry}', where builds push their images: a build could replace an agent"
+        raise SettingError(
+            "TINGLE_AGENT_IMAGE_PREFIX",
+            f"'{agent_image_prefix}' is inside TINGLE_REGISTRY '{registry}', where builds push "
+            "their images: a build could replace an agent",
         )
 
 

@@ -148,10 +148,11 @@ class DockerExecutor:
         self._workspace = workspace
         try:
             await asyncio.to_thread(self._client.ping)
-            # 0700, and a worker's mounted nosuid,nodev (not `tingle exec`'s scratch folder)
-            await asyncio.to_thread(confine_root, workspace.parent, mount=bool(self._owner))
         except Exception as exc:
             raise InfrastructureError(f"Docker engine unreachable: {exc}") from exc
+        # 0700, and a worker's mounted nosuid,nodev (not `tingle exec`'s scratch folder); a
+        # PathError names the root when it cannot be made
+        await asyncio.to_thread(confine_root, workspace.parent, mount=bool(self._owner))
 
     async def run(
         self,

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import structlog
 
+from tingle.errors import PathError
+
 log = structlog.get_logger(__name__)
 
 _CONFINED = os.ST_NOSUID | os.ST_NODEV
@@ -35,8 +37,11 @@ def confine_root(root: Path, *, mount: bool = True) -> bool:
     """Make `root` 0700 and (`mount`) mount it `nosuid,nodev` if it is not yet; True when it is.
     `tingle exec` does not mount: its root is a scratch folder removed when it ends."""
     with _lock:
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(root, 0o700)
+        try:
+            root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(root, 0o700)
+        except OSError as exc:
+            raise PathError("make the workspace root (mode 0700)", root, exc) from exc
         if confined(root) or not mount:
             return confined(root)
         if os.geteuid() != 0:

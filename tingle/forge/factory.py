@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tingle.errors import SettingError
 from tingle.forge.auth import GitHubApp, GitHubClients
 from tingle.forge.github import Credentials, GitHubClient, PyGithubClient
 from tingle.settings import Settings
@@ -11,11 +12,16 @@ def github_clients(settings: Settings) -> GitHubClients | None:
     """None when no credentials are set: builds still run, and feedback waits in Redis."""
     app = None
     if settings.github_app_id and settings.github_app_private_key:
-        app = GitHubApp(
-            app_id=settings.github_app_id,
-            private_key=settings.github_app_private_key,
-            base_url=settings.github_api_url,
-        )
+        try:
+            app = GitHubApp(
+                app_id=settings.github_app_id,
+                private_key=settings.github_app_private_key,
+                base_url=settings.github_api_url,
+            )
+        except (ValueError, TypeError):  # cryptography's words may quote the key: not repeated
+            raise SettingError(
+                "TINGLE_GITHUB_APP_PRIVATE_KEY", "not a PEM-encoded RSA private key"
+            ) from None
     if app is None and not settings.github_token:
         return None
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tingle.errors import PathError
 from tingle.secrets.store import SecretError, SecretStore, check_name
 
 SECRETS_PATH = "/secrets"  # where the step sees its secret files
@@ -61,7 +62,10 @@ async def prepare_step_secrets(
         return StepSecrets()
     values = {name: await store.get(repo, name) for name in wanted}
     directory = build_dir / check_name(step_key)
-    await asyncio.to_thread(_write_files, directory, values)
+    try:
+        await asyncio.to_thread(_write_files, directory, values)
+    except OSError as exc:
+        raise PathError("write the step's secret files in", directory, exc) from exc
     env: dict[str, str] = {}
     for name, value in values.items():
         if name == GOOGLE_CREDENTIALS:

@@ -17,6 +17,7 @@ from tingle.archive.blobs import BlobStore
 from tingle.archive.logs import LogReader
 from tingle.builds.admission import Admitter
 from tingle.builds.notices import BuildNotices
+from tingle.errors import SettingError
 from tingle.forge.feedback_keys import feedback_due_key
 from tingle.pipeline.schema import schema_json
 from tingle.queue import close_bounded, connect_bounded
@@ -96,7 +97,10 @@ def web_view_routes() -> list[Route | Mount]:
 
 def create_app(settings: Settings) -> Starlette:
     if not settings.webhook_secret:
-        raise ValueError("TINGLE_WEBHOOK_SECRET is required: unsigned webhooks are never accepted")
+        raise SettingError(
+            "TINGLE_WEBHOOK_SECRET", "required by the web app: unsigned webhooks are never accepted"
+        )
+    blobs = BlobStore.open(settings.archive_url)  # a folder it cannot make: refused before serving
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -127,7 +131,7 @@ def create_app(settings: Settings) -> Starlette:
             admitter=admitter,
             sessions=sessions,
             signin_limits=limits,
-            logs=LogReader(store, BlobStore.open(settings.archive_url)),
+            logs=LogReader(store, blobs),
             live_logs=live_logs,
             webhook_bodies=BodyBudget(settings.webhook_bytes_in_flight),
             sse_limits=SseLimits(settings.sse_per_address, settings.sse_total),

@@ -34,6 +34,7 @@ from tingle.worker import health as worker_health
 from tingle.worker.build_job import MAX_ATTEMPTS, WorkerContext, run_build
 from tingle.worker.janitor import Janitor
 from tingle.worker.notice_follower import follow_notices
+from tingle.worker.preflight import preflight
 
 log = structlog.get_logger(__name__)
 
@@ -151,7 +152,10 @@ async def run_worker(
     engine: Engine | None = None,
 ) -> None:
     """Run a worker until stopped. Losing Redis stops arq's loop; this starts a new one once Redis
-    answers again, so a Redis restart needs no one to restart the workers."""
+    answers again, so a Redis restart needs no one to restart the workers. A bad setting or a
+    folder it cannot write stops it before it starts (tingle.worker.preflight): that is no lost
+    Redis, and no retry mends it."""
+    await asyncio.to_thread(preflight, settings)
     while True:
         pool = connect(settings.redis_url)
         worker = make_worker(settings, pool, burst=burst, health=health, engine=engine)
