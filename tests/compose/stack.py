@@ -90,6 +90,13 @@ class Stack:
         )
         return found
 
+    def volumes(self) -> list[str]:
+        label = f"label=com.docker.compose.project={self.project}"
+        return subprocess.run(
+            ["docker", "volume", "ls", "-q", "--filter", label],
+            check=True, capture_output=True, text=True,
+        ).stdout.split()  # fmt: skip
+
     def services(self) -> dict[str, list[dict[str, Any]]]:
         by_service: dict[str, list[dict[str, Any]]] = {}
         for container in self.containers():
