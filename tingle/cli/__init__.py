@@ -8,7 +8,13 @@ import sys
 from collections.abc import Sequence
 
 # Modules under tingle.cli that add subcommands; each defines register(subparsers).
-COMMAND_MODULES = ("service", "pipeline_commands", "exec_command", "reconcile_command")
+COMMAND_MODULES = (
+    "service",
+    "pipeline_commands",
+    "exec_command",
+    "reconcile_command",
+    "trigger_command",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
