@@ -23,8 +23,6 @@ from tests.e2e.test_up import wait_ready
 from tingle.cli.localredis import answers as redis_answers
 from tingle.cli.localregistry import answers as registry_answers
 
-pytestmark = pytest.mark.usefixtures("docker_client")
-
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hello-python"
 BANNER_LINES = 10
 BUILD_SECONDS = 400
@@ -47,7 +45,9 @@ def sample_copy(tmp_path: Path) -> GitRepo:
 
 
 @pytest.mark.timeout(BUILD_SECONDS + 120)
-def test_up_then_trigger_builds_the_sample_and_pushes_its_image(tmp_path: Path) -> None:
+def test_up_then_trigger_builds_the_sample_and_pushes_its_image(
+    tmp_path: Path, docker_client: Any
+) -> None:
     state = tmp_path / "state"
     port, redis_port, registry_port = free_port(), free_port(), free_port()
     env = newcomer_env(tmp_path)
@@ -97,6 +97,8 @@ def test_up_then_trigger_builds_the_sample_and_pushes_its_image(tmp_path: Path) 
         code = stop(up, timeout=60)
         if up.stdout is not None:
             up.stdout.close()
+        for image in docker_client.images.list(f"127.0.0.1:{registry_port}/local/hello-python"):
+            docker_client.images.remove(image.id, force=True)
     up_log = (tmp_path / "up.log").read_text()
     assert code == 0, up_log[-3000:]
     assert "warning: no GitHub credentials" in up_log  # one line: feedback waits

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-
-import httpx
 
 from tingle.cli.child_server import InUse, child_server, command_line, recorded_pid
 
@@ -19,12 +19,15 @@ BINARIES = ("docker-registry", "registry")  # Debian's name, and upstream's
 
 
 def answers(host: str) -> bool:
-    """Whether a registry answers `GET /v2/` at `host` (200, or 401 when it wants a login)."""
+    """Whether a registry answers `GET /v2/` at `host` (200, or 401 when it wants a login).
+    urllib, not httpx: polled while the registry starts, and httpx logs every request."""
     try:
-        code = httpx.get(f"http://{host}/v2/", timeout=2).status_code
-    except httpx.HTTPError:
+        with urllib.request.urlopen(f"http://{host}/v2/", timeout=2) as answer:
+            return bool(answer.status == 200)
+    except urllib.error.HTTPError as refused:
+        return refused.code == 401
+    except (OSError, ValueError):
         return False
-    return code in (200, 401)
 
 
 def config_text(port: int, data: Path) -> str:
