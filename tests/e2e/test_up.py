@@ -38,6 +38,8 @@ def test_up_prints_its_webhook_and_builds_a_push(
             str(port),
             "--state-dir",
             str(tmp_path),
+            "--registry-port",
+            str(free_port()),
         ],
         env=env,
         stdout=subprocess.PIPE,

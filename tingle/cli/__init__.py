@@ -19,6 +19,7 @@ from tingle.errors import PathError, SettingError
 # Modules under tingle.cli that add subcommands; each defines register(subparsers).
 COMMAND_MODULES = (
     "service", "pipeline_commands", "exec_command", "reconcile_command", "run_workflow_command",
+    "trigger_command",
 )  # fmt: skip
 EXIT_USAGE = 2
 

@@ -1,22 +1,18 @@
 """`tingle serve`, `tingle worker` and `tingle up` (web app and a worker in one process, with a
-local Redis and Docker engine: the embedded default for trying Tingle on one machine)."""
+Redis and a registry of its own: the embedded default for trying Tingle on one machine; see
+tingle.cli.local_up)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
-import os
-import secrets
 import sys
-from pathlib import Path
 from typing import Any
 
 import structlog
 import uvicorn
 
-from tingle.cli.localredis import local_redis
-from tingle.errors import PathError
+from tingle.cli import local_up
 from tingle.logging_setup import configure_logging
 from tingle.settings import Settings
 
@@ -46,25 +42,13 @@ def register(subparsers: Any) -> None:
 
     up = subparsers.add_parser(
         "up",
-        help="web app and worker in one process, local Redis and Docker",
+        help="web app and worker in one process, with their own Redis and registry",
         description="Try Tingle on one machine: the web app and a worker in one process, with "
-        "the Redis on 127.0.0.1:6379 or one started for it, and the local Docker engine. Prints "
-        "the webhook URL and secret to give GitHub.",
+        "a Redis and a registry of its own (unless --redis-url or TINGLE_REDIS_URL, "
+        "TINGLE_REGISTRY say otherwise) and the local Docker engine. Prints the webhook URL and "
+        "secret, the admin token's file, and what it uses.",
     )
-    _listen_options(up)
-    up.add_argument(
-        "--state-dir",
-        type=Path,
-        default=Path.home() / ".local/share/tingle",
-        help="where the webhook secret, workspaces, log archive and Redis data are kept "
-        "(default: %(default)s)",
-    )
-    up.add_argument(
-        "--redis-port",
-        type=port_number,
-        default=6389,
-        help="for the Redis started when none answers (default: %(default)s)",
-    )
+    local_up.add_arguments(up)
     up.set_defaults(func=_up)
 
 
@@ -118,55 +102,4 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
-    state_dir: Path = args.state_dir
-    settings = Settings.from_env()
-    try:
-        state_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise PathError("make the state folder (--state-dir)", state_dir, exc) from exc
-    configure_logging(settings.log_format)
-    with local_redis(settings.redis_url, state_dir, args.redis_port) as redis_url:
-        settings = dataclasses.replace(
-            settings,
-            webhook_secret=settings.webhook_secret or _stored_secret(state_dir / "webhook-secret"),
-            public_url=os.environ.get("TINGLE_PUBLIC_URL", f"http://{args.host}:{args.port}"),
-            workspace_root=Path(os.environ.get("TINGLE_WORKSPACE_ROOT", state_dir / "workspaces")),
-            archive_url=os.environ.get("TINGLE_ARCHIVE_URL", str(state_dir / "archive")),
-            redis_url=redis_url,
-        )
-        print(f"Tingle is up.\n  webhook URL:    {settings.public_url}/webhooks/github")
-        print(
-            f"  webhook secret: {settings.webhook_secret}\n"
-            f"  builds:         {settings.public_url}/",
-            flush=True,
-        )
-        asyncio.run(_web_and_worker(settings, args.host, args.port))
-    return 0
-
-
-async def _web_and_worker(settings: Settings, host: str, port: int) -> None:
-    from tingle.web.app import create_app
-    from tingle.web.http_server import server_options
-    from tingle.worker.arq_worker import run_worker
-
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host=host, port=port, **server_options(settings))
-    )
-    serving = asyncio.create_task(server.serve())
-    try:
-        # The worker takes SIGINT and SIGTERM (its handlers are installed last); when it has
-        # stopped, so does the web app.
-        await run_worker(settings)
-    finally:
-        server.should_exit = True
-        await serving
-
-
-def _stored_secret(path: Path) -> str:
-    try:
-        if not path.exists():
-            path.write_text(secrets.token_hex(20))
-            path.chmod(0o600)
-        return path.read_text().strip()
-    except OSError as exc:
-        raise PathError("keep the webhook secret in", path, exc) from exc
+    return local_up.run(args)
