@@ -15,7 +15,15 @@ from starlette.responses import Response
 from tingle.build import Build, BuildState, StepRecord
 from tingle.web.auth import access, is_admin, readable_page
 from tingle.web.layout import duration, link, not_found, page, state_label, when
-from tingle.web.views import elapsed, find_build, log_truncated, repo_path, safe_url, trigger
+from tingle.web.views import (
+    elapsed,
+    find_build,
+    image_view,
+    log_truncated,
+    repo_path,
+    safe_url,
+    trigger,
+)
 
 NOTICES = {  # ?notice= keys; the text shown is ours, never the query's
     "cancel-requested": "Cancel requested: the build stops in a moment.",
@@ -45,15 +53,34 @@ def _facts(build: Build) -> str:
         ("Duration", f"<span id='build-duration'>{took}</span>"),
     ]
     if build.pr_number is not None and build.branch and build.base_branch:
-        merge = f"<code>{escape(build.branch)}</code> → <code>{escape(build.base_branch)}</code>"
-        rows.insert(3, ("Branches", merge))  # after Trigger: the head into its base
+        rows.insert(3, ("Branches", _head_into_base(build)))  # after Trigger
+    if build.pr_title:
+        rows.insert(2, ("Pull request", f"<span class='pr-title'>{escape(build.pr_title)}</span>"))
+    if build.restarted_from:
+        original = build.restarted_from
+        rows.append(("Restart of", link(f"/builds/{original}", f"#{original}")))
     if build.reason:
         rows.append(("Result", f"<span id='build-reason'>{escape(build.reason)}</span>"))
+    if build.cancelled_by:
+        rows.append(("Cancelled by", escape(build.cancelled_by)))
     if superseded:
         rows.append(("Superseded by", link(f"/builds/{superseded}", f"#{superseded}")))
+    image = image_view(build)
+    if image is not None:
+        tags = "".join(f"<li><code>{escape(tag)}</code></li>" for tag in image["tags"])
+        digest = f"<code class='digest'>{escape(image['digest'] or build.image or '')}</code>"
+        rows.append(("Image", f"{digest}<ul class='tags'>{tags}</ul>"))
     facts = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
     more = f"<pre class='message'>{escape(rest.strip())}</pre>" if rest.strip() else ""
     return f"<dl class='facts'>{facts}</dl>{more}"
+
+
+def _head_into_base(build: Build) -> str:
+    """`feature → main`; from a fork, `fork-owner/app:feature → main`."""
+    head = (
+        f"{build.head_repo}:{build.branch}" if build.is_fork and build.head_repo else build.branch
+    )
+    return f"<code>{escape(head or '')}</code> → <code>{escape(build.base_branch or '')}</code>"
 
 
 def _actions(request: Request, build: Build) -> str:
