@@ -41,7 +41,6 @@ def _facts(build: Build) -> str:
     how = escape(trigger(build))
     if build.pr_number is not None:
         how = link(safe_url(build.pr_url), trigger(build))
-    superseded = getattr(build, "superseded_by", None)
     took = duration(elapsed(build.started_at, build.finished_at))
     rows = [
         ("Commit", f"<code>{commit}</code> {escape(title)}"),
@@ -56,6 +55,16 @@ def _facts(build: Build) -> str:
         rows.insert(3, ("Branches", _head_into_base(build)))  # after Trigger
     if build.pr_title:
         rows.insert(2, ("Pull request", f"<span class='pr-title'>{escape(build.pr_title)}</span>"))
+    rows.extend(_outcome(build))
+    facts = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
+    more = f"<pre class='message'>{escape(rest.strip())}</pre>" if rest.strip() else ""
+    return f"<dl class='facts'>{facts}</dl>{more}"
+
+
+def _outcome(build: Build) -> list[tuple[str, str]]:
+    """Where the build came from and how it ended: restart of, result, who cancelled it, what
+    superseded it, the image it pushed."""
+    rows = []
     if build.restarted_from:
         original = build.restarted_from
         rows.append(("Restart of", link(f"/builds/{original}", f"#{original}")))
@@ -63,16 +72,20 @@ def _facts(build: Build) -> str:
         rows.append(("Result", f"<span id='build-reason'>{escape(build.reason)}</span>"))
     if build.cancelled_by:
         rows.append(("Cancelled by", escape(build.cancelled_by)))
-    if superseded:
-        rows.append(("Superseded by", link(f"/builds/{superseded}", f"#{superseded}")))
-    image = image_view(build)
-    if image is not None:
-        tags = "".join(f"<li><code>{escape(tag)}</code></li>" for tag in image["tags"])
-        digest = f"<code class='digest'>{escape(image['digest'] or build.image or '')}</code>"
-        rows.append(("Image", f"{digest}<ul class='tags'>{tags}</ul>"))
-    facts = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
-    more = f"<pre class='message'>{escape(rest.strip())}</pre>" if rest.strip() else ""
-    return f"<dl class='facts'>{facts}</dl>{more}"
+    if build.superseded_by:
+        newer = build.superseded_by
+        rows.append(("Superseded by", link(f"/builds/{newer}", f"#{newer}")))
+    if build.image:
+        rows.append(("Image", _image(build)))
+    return rows
+
+
+def _image(build: Build) -> str:
+    """The digest the push recorded, then every tag pushed (all naming that digest)."""
+    image = image_view(build) or {}
+    tags = "".join(f"<li><code>{escape(tag)}</code></li>" for tag in image.get("tags", []))
+    digest = escape(image.get("digest") or build.image or "")
+    return f"<code class='digest'>{digest}</code><ul class='tags'>{tags}</ul>"
 
 
 def _head_into_base(build: Build) -> str:

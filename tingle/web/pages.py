@@ -96,13 +96,9 @@ async def index(request: Request) -> Response:
         if rows
         else "<p>No builds yet. Point a repository's webhook at <code>/webhooks/github</code>.</p>"
     )
-    feed = _feed(await home_feed(store)) if number == 1 else ""
-    body = (
-        feed
-        + f"<h{2 if feed else 1}>Repositories</h{2 if feed else 1}>"
-        + table
-        + pager(request, number, len(names) > REPOS_PER_PAGE)
-    )
+    feed = _feed(await home_feed(store)) if number == 1 else ""  # the feed is page 1's
+    heading = "<h2>Repositories</h2>" if feed else "<h1>Repositories</h1>"  # under "Builds"
+    body = feed + heading + table + pager(request, number, len(names) > REPOS_PER_PAGE)
     return page(request, "Repositories", body)
 
 
