@@ -10,8 +10,11 @@ from typing import Any
 
 import httpx
 
+from testing.payloads import pull_request_payload, send
+from tests.conftest import WEBHOOK_SECRET
 from tests.web.records import Records, make_build
 from tingle.build import BuildState, StepState
+from tingle.forge.events import PR_TITLE_LIMIT
 
 DIGEST = "sha256:" + "ab" * 32
 HOSTILE_TITLE = "<script>alert(1)</script> & <img src=x onerror=alert(2)>"
@@ -153,3 +156,19 @@ def test_times_are_relative_with_the_absolute_time_beside(web: str, records: Rec
     )
     view = api_of(web, "809")
     assert (view["created"], view["created_at"], view["finished"]) == (iso, created, None)
+
+
+def test_a_webhooks_title_and_default_branch_reach_the_page_through_admission(
+    web: str, records: Records
+) -> None:
+    payload = pull_request_payload("octo/app", "b" * 40, number=21, head="stranger/app")
+    payload["pull_request"]["title"] = "\u202eFix\n" + "<script>x</script>" * 100
+    build_id = send(web, "pull_request", payload, secret=WEBHOOK_SECRET).json()["build_id"]
+    record = records.get(build_id)
+    base = payload["pull_request"]["base"]["ref"]
+    assert (record.default_branch, record.base_branch) == ("main", base)
+    assert record.pr_title is not None and len(record.pr_title) == PR_TITLE_LIMIT
+    assert record.pr_title.startswith("Fix <script>x</script>")
+    page = page_of(web, build_id)
+    assert "<script>x" not in page and "\u202e" not in page
+    assert "<code>stranger/app:feature</code> →" in fact(page, "Branches")
