@@ -111,12 +111,22 @@ class Build:
     base_branch: str | None = None
     # The steps' logs were moved to the blob store (tingle.archive) and are read from there.
     logs_archived: bool = False
+    # A pull request's title as the payload had it at admission (cleaned, at most
+    # PR_TITLE_LIMIT characters: tingle.forge.events); None for pushes and older records.
+    pr_title: str | None = None
+    # Every tag the push step pushed (`image` is the first, pinned by its digest).
+    image_tags: list[str] = field(default_factory=list)
+    # Who cancelled it, when a person did ("an admin (build page)"); None for a supersede, a
+    # closed lane, or older records: `reason` says why.
+    cancelled_by: str | None = None
+    restarted_from: str | None = None  # the build this one restarts
 
     def to_dict(self) -> dict[str, Any]:
         # Field by field, not `asdict`: every save and every webhook makes one, and asdict's deep
         # copy of each value costs more than the rest of the record's JSON.
         record = {f.name: getattr(self, f.name) for f in fields(self)}
         record["problems"] = list(self.problems)
+        record["image_tags"] = list(self.image_tags)
         record["steps"] = [{f.name: getattr(s, f.name) for f in fields(s)} for s in self.steps]
         return record
 
@@ -166,10 +176,10 @@ class Build:
             elif record.state is StepState.PENDING:
                 record.state = StepState.SKIPPED
 
-    def cancel(self, reason: str, superseded_by: str | None = None) -> None:
-        """End cancelled (by a person, a closed lane, or a newer commit: `superseded_by`)."""
+    def cancel(self, reason: str, superseded_by: str | None = None, by: str | None = None) -> None:
+        """End cancelled (by a person, `by`; a closed lane; or a newer commit: `superseded_by`)."""
         self.finish(BuildState.CANCELLED, reason)
-        self.superseded_by = superseded_by
+        self.superseded_by, self.cancelled_by = superseded_by, by
 
     def hand_back(self, reason: str | None) -> None:
         """Back to the queue, to run again from the start on any worker (its worker stopped)."""
@@ -184,7 +194,7 @@ class Build:
 
     def restarted(self) -> Build:
         """A new build of the same commit (its id given on admission), with nothing of this one's
-        run: no attempts, steps, image or delivery."""
+        run: no attempts, steps, image or delivery; it says which build it restarts."""
         return dataclasses.replace(
             self,
             id="",
@@ -197,6 +207,9 @@ class Build:
             worker=None,
             attempts=0,
             image=None,
+            image_tags=[],
+            cancelled_by=None,
+            restarted_from=self.id,
             steps=[],
             delivery_id=None,
             superseded_by=None,

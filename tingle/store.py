@@ -19,6 +19,7 @@ Keys (all under the configured prefix, `tingle` by default):
                           retention keeps its newest N, tingle.archive.retention)
 - `archive-due`           ended builds whose logs are still to archive, by when to try
 - `expire-due`            builds retention removes before their time (past a lane's newest N)
+- `running`               the builds running now, by creation time (the home page's feed)
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ LANE_LENGTH = 50  # how many recent builds of a branch or pull request can still
 class CancelRequest:
     reason: str  # shown on the build and its status, e.g. "superseded by #12"
     superseded_by: str | None = None
+    by: str | None = None  # who asked, when a person did ("an admin (API)")
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,10 @@ class BuildStore:
             for state in BuildState:
                 if state is not build.state:
                     pipe.zrem(self.state_index(build.repo, state.value), build.id)
+            if build.state is BuildState.RUNNING:
+                pipe.zadd(self.key("running"), {build.id: build.created_at})
+            else:
+                pipe.zrem(self.key("running"), build.id)
             if build.state.terminal:
                 pipe.srem(self.key("active"), build.id)
                 if not build.logs_archived:
@@ -187,6 +193,22 @@ class BuildStore:
         ids = await self.redis.zrevrange(index, 0, 0)
         return as_text(ids[0]) if ids else None
 
+    async def newest_in_each(self, indexes: list[str]) -> list[str | None]:
+        """`newest_in` of each index, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for index in indexes:
+                pipe.zrevrange(index, 0, 0)
+            found = await pipe.execute()
+        return [as_text(ids[0]) if ids else None for ids in found]
+
+    async def running_ids(self, limit: int) -> tuple[list[str], int]:
+        """The newest `limit` running builds, and how many run in all."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zrevrange(self.key("running"), 0, limit - 1)
+            pipe.zcard(self.key("running"))
+            ids, total = await pipe.execute()
+        return [as_text(i) for i in ids], int(total)
+
     def history_key(self, build: Build) -> str:
         """Every build of the build's lane, for retention's newest N per branch or PR."""
         return self.history_key_of(build.repo, pr_number=build.pr_number, branch=build.branch)
@@ -225,7 +247,7 @@ class BuildStore:
                 self.key("cancel", build_id),
                 *(self.log_key(build_id, i) for i in range(steps)),
             )
-            for index in ("builds", "archive-due", "expire-due"):
+            for index in ("builds", "archive-due", "expire-due", "running"):
                 pipe.zrem(self.key(index), build_id)
             if build is not None:
                 for index in self.filter_indexes(build):

@@ -114,11 +114,14 @@ async def test_a_build_no_worker_has_is_cancelled_at_once(services: Services, he
     services.settings = dataclasses.replace(services.settings, hold_forks=held)
     build = await services.queued(is_fork=True)
 
-    assert await control.cancel_build(services, build.id, "cancelled by octocat") is True
+    assert await control.cancel_build(services, build.id, "cancelled by octocat", by="octocat")
 
     done = await services.state_of(build.id)
     assert (done.state, done.reason) == (BuildState.CANCELLED, "cancelled by octocat")
-    assert await services.store.cancel_request(build.id) == CancelRequest("cancelled by octocat")
+    assert done.cancelled_by == "octocat"
+    assert await services.store.cancel_request(build.id) == CancelRequest(
+        "cancelled by octocat", by="octocat"
+    )
     assert await services.aborted() == [f"build:{build.id}"]  # a worker that took it stops
     assert await services.told() == [build.id, build.id]  # queued, then cancelled
     assert await services.store.active_builds() == []

@@ -310,6 +310,7 @@ async def test_an_image_is_built_pushed_and_pinned_on_the_build(
     assert image.labels["org.opencontainers.image.revision"] == build.sha
     assert [f"{p.repository}:{p.tag}" for p in engine.pushed] == [sha_tag, main_tag]
     assert build.image == f"{own}@{engine.pushed[0].digest}"
+    assert build.image_tags == [sha_tag, main_tag]  # what the build page and API show
     assert recorder.logs[0][:4] == [
         f"building {sha_tag}, {main_tag}",
         "Step 1/2 : FROM base",

@@ -111,6 +111,7 @@ def test_pull_request_opened_builds_the_head_commit() -> None:
         compare_url=None,
         action="opened",
         base_branch="master",
+        pr_title="Update the README with new information.",
     )
 
 

@@ -156,8 +156,8 @@ async def test_a_cancel_mid_step_ends_the_build_cancelled_and_its_containers_gon
         await running
 
     done = await stored(app, build.id)
-    assert (done.state, done.reason, done.superseded_by) == (
-        BuildState.CANCELLED, "superseded by #2", "2",
+    assert (done.state, done.reason, done.superseded_by, done.cancelled_by) == (
+        BuildState.CANCELLED, "superseded by #2", "2", None,
     )  # fmt: skip
     assert [s.state for s in done.steps] == [StepState.CANCELLED, StepState.SKIPPED]
     assert done.finished_at is not None
@@ -200,13 +200,13 @@ async def test_a_build_cancelled_before_a_worker_picked_it_up_never_runs(
     app: WorkerContext, engine: FakeEngine, queued: Queued
 ) -> None:
     build = await queued(build_info(step("test", "true")))
-    await app.store.request_cancel(build.id, CancelRequest("cancelled by octocat"))
+    await app.store.request_cancel(build.id, CancelRequest("cancelled by octocat", by="octocat"))
 
     assert await run_build({"tingle": app}, build.id) == "cancelled"
 
     done = await stored(app, build.id)
-    assert (done.state, done.reason, done.attempts) == (
-        BuildState.CANCELLED, "cancelled by octocat", 0,
+    assert (done.state, done.reason, done.attempts, done.cancelled_by) == (
+        BuildState.CANCELLED, "cancelled by octocat", 0, "octocat",
     )  # fmt: skip
     assert (engine.executors, engine.containers) == ([], [])
 

@@ -106,7 +106,7 @@ async def test_a_lost_build_someone_asked_to_cancel_ends_cancelled(
     app: WorkerContext, queued: Queued
 ) -> None:
     build = await running(queued)
-    await app.store.request_cancel(build.id, CancelRequest("cancelled by octocat"))
+    await app.store.request_cancel(build.id, CancelRequest("cancelled by octocat", by="octocat"))
     sweeper = janitor(app)
     await sweeper.sweep()
 
@@ -115,6 +115,7 @@ async def test_a_lost_build_someone_asked_to_cancel_ends_cancelled(
     ended = await app.store.get(build.id)
     assert ended is not None
     assert (ended.state, ended.reason) == (BuildState.CANCELLED, "cancelled by octocat")
+    assert ended.cancelled_by == "octocat"  # the person who asked, kept by whoever ends it
     assert [s.state for s in ended.steps] == [StepState.CANCELLED]
 
 

@@ -71,16 +71,19 @@ async def cancel_build(
     reason: str = "cancelled",
     *,
     superseded_by: str | None = None,
+    by: str | None = None,
 ) -> bool:
-    """Cancel a queued or running build. False when there is nothing to cancel."""
+    """Cancel a queued or running build (`by` someone, when a person asked). False when there
+    is nothing to cancel."""
     build = await services.store.get(build_id)
     if build is None or build.state.terminal:
         return False
-    if not await services.store.request_cancel(build_id, CancelRequest(reason, superseded_by)):
+    request = CancelRequest(reason, superseded_by, by)
+    if not await services.store.request_cancel(build_id, request):
         return False  # asked already: the first reason stands
     await services.queue.zadd(abort_jobs_ss, {job_id(build_id): int(time.time() * 1000)})
     if build.state in (BuildState.QUEUED, BuildState.HELD):  # no worker has it: end it here
-        build.cancel(reason, superseded_by)
+        build.cancel(reason, superseded_by, by)
         await services.store.save(build)
         await publish_status(services, build)
     log.info("build cancel requested", build_id=build_id, reason=reason)

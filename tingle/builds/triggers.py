@@ -53,4 +53,5 @@ def new_build(trigger: BuildTrigger, delivery_id: str | None) -> Build:
         commit_url=trigger.commit_url,
         pr_url=trigger.pr_url,
         base_branch=trigger.base_branch,
+        pr_title=trigger.pr_title,
     )

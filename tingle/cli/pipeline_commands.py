@@ -1,19 +1,22 @@
 """`tingle validate`, `tingle plan` and `tingle schema`: the pipeline compiler on the command line.
 
 They use the same templates, agents and compiler as the worker, so what `tingle plan` prints is
-what a build of that commit would run.
+what a build of that commit would run; its `delivery` adds the image tags and the commit status
+contexts that build would use (`plan_delivery`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from tingle.cli.plan_delivery import delivery_view
 from tingle.pipeline import PipelineError, TemplateSet, compile_plan, lint, load_templates
-from tingle.pipeline.planjson import plan_to_json
+from tingle.pipeline.planjson import plan_to_dict
 from tingle.pipeline.schema import schema_json
 from tingle.plan import BuildFacts, EventKind
 from tingle.settings import Settings
@@ -125,7 +128,8 @@ def _plan(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             _print(str(problem))
         return EXIT_PROBLEMS
-    _print(plan_to_json(plan), end="")
+    shown = {**plan_to_dict(plan), "delivery": delivery_view(plan, facts, settings)}
+    _print(json.dumps(shown, indent=2))
     return 0
 
 

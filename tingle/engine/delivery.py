@@ -108,10 +108,11 @@ class DeliverySteps:
         if build.is_fork:  # whatever the plan says: the runtime is the last gate
             raise DeliveryError("a pull request from a fork never pushes images")
         pushed = []
-        for tag in self._tags(step.tags, build):
+        tags = self._tags(step.tags, build)
+        for tag in tags:
             await say(f"pushing {tag}")
             pushed.append(await self._engine.push_image(tag, say))
-        build.image = pushed[0].pinned
+        build.image, build.image_tags = pushed[0].pinned, list(tags)
         await say(f"pushed {build.image}")
 
     async def _deploy(self, step: DeployStep, at: StepContext) -> None:

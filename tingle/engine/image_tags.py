@@ -10,11 +10,29 @@ against it too. Names are compared as the engine resolves them (`tingle/x` is
 
 from __future__ import annotations
 
-from tingle.build import Build
+from typing import Protocol
+
 from tingle.errors import DeliveryError, SettingError
 from tingle.executor.images import add_branch_tag, split_reference
 
 SHORT_SHA = 12
+
+
+class Tagged(Protocol):
+    """What the tags depend on: a Build, or (for `tingle plan`) a plan's BuildFacts."""
+
+    @property
+    def repo(self) -> str: ...
+    @property
+    def sha(self) -> str: ...
+    @property
+    def event(self) -> str: ...
+    @property
+    def branch(self) -> str | None: ...
+    @property
+    def default_branch(self) -> str | None: ...
+
+
 _DOCKER_HUB = ("docker.io/", "index.docker.io/", "registry-1.docker.io/")
 
 
@@ -57,7 +75,7 @@ def image_repository(registry: str, repo: str) -> str:
 
 
 def build_tags(
-    requested: tuple[str, ...], build: Build, *, registry: str, agent_image_prefix: str
+    requested: tuple[str, ...], build: Tagged, *, registry: str, agent_image_prefix: str
 ) -> tuple[str, ...]:
     """The tags `build` writes: `<registry>/<owner>/<repo>:<short sha>`, plus `:<branch>` on a
     push to the default branch. `requested` (a step's `tags`) may only repeat the first; any other

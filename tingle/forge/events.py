@@ -9,6 +9,7 @@ the web layer can put in its 2xx answer.
 from __future__ import annotations
 
 import json
+import unicodedata
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ _SHA_LENGTHS = (40, 64)  # SHA-1 and SHA-256 object names
 _HEX_DIGITS = frozenset("0123456789abcdef")
 _BUILT_PR_ACTIONS = frozenset({"opened", "synchronize", "reopened"})
 GITHUB_URL = "https://github.com"  # clone URLs are derived from this (settings.github_url)
+PR_TITLE_LIMIT = 256  # characters kept of a pull request's title (GitHub's own limit is 256)
 
 
 class MalformedPayload(ValueError):
@@ -52,6 +54,7 @@ class BuildTrigger:
     compare_url: str | None
     action: str | None  # the pull request action
     base_branch: str | None = None  # the branch a pull request targets (`when: branch` filters)
+    pr_title: str | None = None  # a pull request's title, cleaned and bounded (`clean_title`)
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,7 @@ def _parse_pull_request(
     branch = _str(head, "ref", "pull_request.head")
     user = _opt_map(pr, "user", "pull_request") or {}
     head_html = _opt_str(head_repo, "html_url", "pull_request.head.repo") or ""
+    title = _opt_str(pr, "title", "pull_request")
     return BuildTrigger(
         repo=named or base_name,
         clone_url=clone_url(github_url, head_name),
@@ -196,7 +200,17 @@ def _parse_pull_request(
         compare_url=None,
         action=action,
         base_branch=_str(base, "ref", "pull_request.base"),
+        pr_title=None if title is None else clean_title(title),
     )
+
+
+def clean_title(text: str, limit: int = PR_TITLE_LIMIT) -> str:
+    """A title from a payload as one line of plain text: control and format characters (newlines,
+    NUL, escape sequences, bidirectional overrides) become spaces, runs of spaces one, and at most
+    `limit` characters are kept (an ellipsis ends a cut one). Escaping is the page's job."""
+    shown = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text)
+    shown = " ".join(shown.split())
+    return shown if len(shown) <= limit else shown[: limit - 1].rstrip() + "…"
 
 
 def _installation_id(payload: Mapping[str, Any]) -> int | None:

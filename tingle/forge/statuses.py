@@ -15,6 +15,18 @@ from tingle.forge.github import describe
 STAGE_OF_KIND = {"run": "test", "build_image": "image", "push_image": "image", "deploy": "deploy"}
 
 
+def stage_of(kind: str) -> str:
+    """The stage (and so the status context) a step of `kind` reports under."""
+    return STAGE_OF_KIND.get(kind, "test")
+
+
+def status_contexts(kinds: list[str], context: str) -> list[str]:
+    """The contexts a build whose steps are of `kinds` posts: the overall one, then one per
+    stage in the order its first step comes (what `commit_statuses` posts; `tingle plan`)."""
+    stages = dict.fromkeys(stage_of(kind) for kind in kinds)
+    return [context, *(f"{context}/{stage}" for stage in stages)]
+
+
 @dataclass(frozen=True)
 class CommitStatus:
     state: str  # pending | success | failure | error
@@ -51,7 +63,7 @@ def commit_statuses(build: Build, *, context: str, target_url: str) -> list[Comm
     statuses = [status_for(build, context=context, target_url=target_url)]
     stages: dict[str, list[StepRecord]] = {}
     for step in build.steps:
-        stages.setdefault(STAGE_OF_KIND.get(step.kind, "test"), []).append(step)
+        stages.setdefault(stage_of(step.kind), []).append(step)
     for stage, steps in stages.items():
         state, text = _stage_state(build, steps)
         statuses.append(

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from tingle.build import Build
-from tingle.web.auth import is_admin, same_origin, unauthorized
+from tingle.web.auth import actor, is_admin, same_origin, unauthorized
 from tingle.web.views import app_state, find_build
 
 
@@ -44,7 +44,8 @@ async def _cancel(request: Request, *, api: bool) -> Response:
         return build
     from tingle.builds.control import cancel_build
 
-    cancelled = await cancel_build(app_state(request), build.id)
+    who = actor(request)
+    cancelled = await cancel_build(app_state(request), build.id, f"cancelled by {who}", by=who)
     if api:
         return JSONResponse({"build_id": build.id, "cancelled": cancelled})
     notice = "cancel-requested" if cancelled else "cancel-refused"
@@ -70,7 +71,7 @@ async def _approve(request: Request, *, api: bool) -> Response:
         return build
     from tingle.builds.control import approve_build
 
-    approved = await approve_build(app_state(request), build.id, "an admin")
+    approved = await approve_build(app_state(request), build.id, actor(request))
     if api:
         return JSONResponse({"build_id": build.id, "approved": approved})
     return RedirectResponse(f"/builds/{build.id}?notice=approved", status_code=303)

@@ -1,5 +1,7 @@
 """The JSON API, fit for a Backstage CI/CD tab.
 
+- `GET /api`                                            the endpoints, and how to authenticate
+- `GET /api/feed`                                       running builds, then the newest ones
 - `GET /api/repos?page=&per_page=`                      repositories and their newest build
 - `GET /api/repos/{owner}/{repo}/builds?page=&per_page=&branch=&pr=&state=`
 - `GET /api/builds/{id}`                                one build with its steps
@@ -19,7 +21,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from tingle.build import Build
 from tingle.web.auth import readable_api
+from tingle.web.feed import default_branch_builds, home_feed
 from tingle.web.listing import BuildFilter, builds_page, page_params
 from tingle.web.views import app_state, build_summary, build_view, find_build, step_view
 
@@ -41,17 +45,36 @@ async def repos(request: Request) -> Response:
         return _error(400, str(exc))
     names = await state.store.list_repos((page - 1) * per_page, per_page + 1)
     latest = await state.store.latest_builds(names[:per_page])
+    on_default = await default_branch_builds(state.store, latest)
     public_url = state.settings.public_url
+
+    def summary(build: Build | None) -> dict[str, Any] | None:
+        return None if build is None else build_summary(build, public_url)
+
     items = [
         {
             "repo": name,
             "builds_url": f"/api/repos/{name}/builds",
-            "latest": build_summary(latest[name], public_url) if name in latest else None,
+            "latest": summary(latest.get(name)),
+            "default_branch": latest[name].default_branch if name in latest else None,
+            "default_branch_latest": summary(on_default.get(name)),
         }
         for name in names[:per_page]
     ]
     total = await state.store.count_repos()
     return _listing(items, page, per_page, has_more=len(names) > per_page, total=total)
+
+
+@readable_api
+async def feed(request: Request) -> Response:
+    state = app_state(request)
+    found = await home_feed(state.store)
+    on_top = {b.id for b in found.running}
+    items = [
+        {**build_summary(b, state.settings.public_url), "on_top": b.id in on_top}
+        for b in found.builds
+    ]
+    return JSONResponse({"items": items, "running_total": found.running_total})
 
 
 @readable_api

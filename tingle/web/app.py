@@ -23,7 +23,7 @@ from tingle.pipeline.schema import schema_json
 from tingle.queue import close_bounded, connect_bounded
 from tingle.settings import Settings
 from tingle.store import BuildStore
-from tingle.web import actions, api, badge, buildpage, logapi, pages, signin, sse
+from tingle.web import actions, api, api_index, badge, buildpage, logapi, pages, signin, sse
 from tingle.web.auth import SessionLookup
 from tingle.web.body_budget import BodyBudget
 from tingle.web.layout import STATIC_DIR
@@ -82,6 +82,8 @@ def web_view_routes() -> list[Route | Mount]:
         Route("/signin", signin.signin, methods=["POST"]),
         Route("/signout", signin.signout, methods=["POST"]),
         Route("/badge/{owner}/{repo}.svg", badge.badge),
+        Route("/api", api_index.api_index),
+        Route("/api/feed", api.feed),
         Route("/api/repos", api.repos),
         Route("/api/repos/{owner}/{repo}/builds", api.repo_builds),
         Route(api_build, api.build),

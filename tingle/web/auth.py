@@ -76,6 +76,13 @@ def is_admin(request: Request) -> bool:
     return bool(token) and session is not None and session.subject == ADMIN
 
 
+def actor(request: Request) -> str:
+    """Who is acting, as far as Tingle can tell: there is one admin token, so not a name, but
+    how it came (shown as "cancelled by an admin (API)")."""
+    how = "API" if _bearer(request) is not None else "signed in"
+    return f"an admin ({how})"
+
+
 class SessionLookup:
     """ASGI middleware: looks the session cookie up in Redis (once per request, so `is_admin`
     stays a plain function), and counts bearer tokens against the sign-in limits."""

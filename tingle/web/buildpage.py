@@ -15,7 +15,15 @@ from starlette.responses import Response
 from tingle.build import Build, BuildState, StepRecord
 from tingle.web.auth import access, is_admin, readable_page
 from tingle.web.layout import duration, link, not_found, page, state_label, when
-from tingle.web.views import elapsed, find_build, log_truncated, repo_path, safe_url, trigger
+from tingle.web.views import (
+    elapsed,
+    find_build,
+    image_view,
+    log_truncated,
+    repo_path,
+    safe_url,
+    trigger,
+)
 
 NOTICES = {  # ?notice= keys; the text shown is ours, never the query's
     "cancel-requested": "Cancel requested: the build stops in a moment.",
@@ -33,7 +41,6 @@ def _facts(build: Build) -> str:
     how = escape(trigger(build))
     if build.pr_number is not None:
         how = link(safe_url(build.pr_url), trigger(build))
-    superseded = getattr(build, "superseded_by", None)
     took = duration(elapsed(build.started_at, build.finished_at))
     rows = [
         ("Commit", f"<code>{commit}</code> {escape(title)}"),
@@ -45,15 +52,48 @@ def _facts(build: Build) -> str:
         ("Duration", f"<span id='build-duration'>{took}</span>"),
     ]
     if build.pr_number is not None and build.branch and build.base_branch:
-        merge = f"<code>{escape(build.branch)}</code> → <code>{escape(build.base_branch)}</code>"
-        rows.insert(3, ("Branches", merge))  # after Trigger: the head into its base
-    if build.reason:
-        rows.append(("Result", f"<span id='build-reason'>{escape(build.reason)}</span>"))
-    if superseded:
-        rows.append(("Superseded by", link(f"/builds/{superseded}", f"#{superseded}")))
+        rows.insert(3, ("Branches", _head_into_base(build)))  # after Trigger
+    if build.pr_title:
+        rows.insert(2, ("Pull request", f"<span class='pr-title'>{escape(build.pr_title)}</span>"))
+    rows.extend(_outcome(build))
     facts = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
     more = f"<pre class='message'>{escape(rest.strip())}</pre>" if rest.strip() else ""
     return f"<dl class='facts'>{facts}</dl>{more}"
+
+
+def _outcome(build: Build) -> list[tuple[str, str]]:
+    """Where the build came from and how it ended: restart of, result, who cancelled it, what
+    superseded it, the image it pushed."""
+    rows = []
+    if build.restarted_from:
+        original = build.restarted_from
+        rows.append(("Restart of", link(f"/builds/{original}", f"#{original}")))
+    if build.reason:
+        rows.append(("Result", f"<span id='build-reason'>{escape(build.reason)}</span>"))
+    if build.cancelled_by:
+        rows.append(("Cancelled by", escape(build.cancelled_by)))
+    if build.superseded_by:
+        newer = build.superseded_by
+        rows.append(("Superseded by", link(f"/builds/{newer}", f"#{newer}")))
+    if build.image:
+        rows.append(("Image", _image(build)))
+    return rows
+
+
+def _image(build: Build) -> str:
+    """The digest the push recorded, then every tag pushed (all naming that digest)."""
+    image = image_view(build) or {}
+    tags = "".join(f"<li><code>{escape(tag)}</code></li>" for tag in image.get("tags", []))
+    digest = escape(image.get("digest") or build.image or "")
+    return f"<code class='digest'>{digest}</code><ul class='tags'>{tags}</ul>"
+
+
+def _head_into_base(build: Build) -> str:
+    """`feature → main`; from a fork, `fork-owner/app:feature → main`."""
+    head = (
+        f"{build.head_repo}:{build.branch}" if build.is_fork and build.head_repo else build.branch
+    )
+    return f"<code>{escape(head or '')}</code> → <code>{escape(build.base_branch or '')}</code>"
 
 
 def _actions(request: Request, build: Build) -> str:

@@ -8,7 +8,6 @@ ever be missed.
 from __future__ import annotations
 
 import hashlib
-import time
 from functools import cache
 from html import escape
 from pathlib import Path
@@ -17,6 +16,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from tingle.web import times
 from tingle.web.auth import access, is_admin
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -94,11 +94,13 @@ def duration(seconds: float | None) -> str:
 
 
 def when(timestamp: float | None) -> str:
+    """The relative time ("3 min ago"), the absolute one in `title` and `datetime`."""
     if timestamp is None:
         return ""
-    iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
-    shown = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(timestamp))
-    return f"<time datetime='{iso}'>{shown}</time>"
+    return (
+        f"<time datetime='{times.iso(timestamp)}' title='{times.absolute(timestamp)}'>"
+        f"{times.ago(timestamp)}</time>"
+    )
 
 
 def link(href: str | None, text: str) -> str:

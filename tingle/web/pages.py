@@ -1,4 +1,5 @@
-"""HTML pages: repositories with their newest build, and one repository's builds.
+"""HTML pages: the home page (the builds feed, and repositories with their newest build and
+their default branch's state), and one repository's builds.
 
 The build page is in `buildpage`. Every piece of text from a payload goes through `escape` (or
 `layout.link`, which escapes): a branch named `<script>` is shown, never run.
@@ -14,6 +15,7 @@ from starlette.responses import Response
 
 from tingle.build import Build, BuildState
 from tingle.web.auth import readable_page
+from tingle.web.feed import Feed, default_branch_builds, home_feed
 from tingle.web.layout import duration, link, page, pager, state_label, when
 from tingle.web.listing import BuildFilter, builds_page, page_params
 from tingle.web.views import app_state, first_line, repo_path, trigger
@@ -22,7 +24,7 @@ REPOS_PER_PAGE = 50
 
 
 def _build_cells(build: Build) -> str:
-    message = first_line(build.commit_message)
+    message = first_line(build.commit_message) or (build.pr_title or "")
     return (
         f"<td>{link(f'/builds/{build.id}', f'#{build.id}')}</td>"
         f"<td>{state_label(str(build.state))}</td><td>{escape(trigger(build))}</td>"
@@ -38,6 +40,37 @@ _BUILD_HEADINGS = (
 )
 
 
+def _feed(feed: Feed) -> str:
+    if not feed.builds:
+        return ""
+    on_top = {b.id for b in feed.running}
+    rows = "".join(
+        f"<tr class='{'running' if b.id in on_top else 'recent'}' data-build='{escape(b.id)}'>"
+        f"<td>{link(repo_path(b.repo), b.repo)}</td>{_build_cells(b)}</tr>"
+        for b in feed.builds
+    )
+    more = feed.running_total - len(feed.running)
+    hidden = f"<p class='more-running'>and {more} more running</p>" if more > 0 else ""
+    return (
+        f"<section class='feed' id='feed'><h1>Builds <small>{feed.running_total} running</small>"
+        f"</h1><table class='list'><tr><th>Repository</th>{_BUILD_HEADINGS}</tr>{rows}</table>"
+        f"{hidden}</section>"
+    )
+
+
+def _default_branch_cell(newest: Build | None, on_default: Build | None) -> str:
+    if newest is None or not newest.default_branch:
+        return "<td class='default-branch'>unknown</td>"
+    branch = f"<code>{escape(newest.default_branch)}</code>"
+    if on_default is None:
+        return f"<td class='default-branch'>{branch} not built</td>"
+    build = link(f"/builds/{on_default.id}", f"#{on_default.id}")
+    return (
+        f"<td class='default-branch'>{branch} {state_label(str(on_default.state))} {build} "
+        f"{when(on_default.created_at)}</td>"
+    )
+
+
 @readable_page
 async def index(request: Request) -> Response:
     store = app_state(request).store
@@ -47,17 +80,25 @@ async def index(request: Request) -> Response:
         number = 1
     names = await store.list_repos((number - 1) * REPOS_PER_PAGE, REPOS_PER_PAGE + 1)
     latest = await store.latest_builds(names[:REPOS_PER_PAGE])
+    on_default = await default_branch_builds(store, latest)
     rows = []
     for name in names[:REPOS_PER_PAGE]:
         build = latest.get(name)
         cells = _build_cells(build) if build else "<td colspan='7'>no builds</td>"
-        rows.append(f"<tr><td>{link(repo_path(name), name)}</td>{cells}</tr>")
+        default = _default_branch_cell(build, on_default.get(name))
+        rows.append(
+            f"<tr data-repo='{escape(name)}'><td>{link(repo_path(name), name)}</td>{default}"
+            f"{cells}</tr>"
+        )
+    headings = f"<th>Repository</th><th>Default branch</th>{_BUILD_HEADINGS}"
     table = (
-        f"<table class='list'><tr><th>Repository</th>{_BUILD_HEADINGS}</tr>{''.join(rows)}</table>"
+        f"<table class='list repos'><tr>{headings}</tr>{''.join(rows)}</table>"
         if rows
         else "<p>No builds yet. Point a repository's webhook at <code>/webhooks/github</code>.</p>"
     )
-    body = "<h1>Repositories</h1>" + table + pager(request, number, len(names) > REPOS_PER_PAGE)
+    feed = _feed(await home_feed(store)) if number == 1 else ""  # the feed is page 1's
+    heading = "<h2>Repositories</h2>" if feed else "<h1>Repositories</h1>"  # under "Builds"
+    body = feed + heading + table + pager(request, number, len(names) > REPOS_PER_PAGE)
     return page(request, "Repositories", body)
 
 

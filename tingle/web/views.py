@@ -12,6 +12,7 @@ from typing import Any
 from starlette.requests import Request
 
 from tingle.build import Build, StepRecord
+from tingle.web import times
 from tingle.web.state import AppState
 
 RUNNING_STATES = ("queued", "running", "pending")
@@ -83,6 +84,7 @@ def build_summary(build: Build, public_url: str) -> dict[str, Any]:
         "branch": build.branch,
         "base_branch": build.base_branch,  # a pull request's target; `branch` is its head
         "pr_number": build.pr_number,
+        "pr_title": build.pr_title,
         "sha": build.sha,
         "commit_message": first_line(build.commit_message),
         "author": build.author,
@@ -91,8 +93,20 @@ def build_summary(build: Build, public_url: str) -> dict[str, Any]:
         "created_at": build.created_at,
         "started_at": build.started_at,
         "finished_at": build.finished_at,
+        "created": times.iso(build.created_at),  # the same three times, as ISO 8601 in UTC
+        "started": times.iso(build.started_at),
+        "finished": times.iso(build.finished_at),
         "duration": build.duration,
     }
+
+
+def image_view(build: Build) -> dict[str, Any] | None:
+    """What the build pushed: every tag, and the digest they all name (None: nothing pushed)."""
+    if not build.image:
+        return None
+    repository, _, digest = build.image.partition("@")
+    tags = list(build.image_tags)
+    return {"pinned": build.image, "repository": repository, "digest": digest or None, "tags": tags}
 
 
 def step_view(build: Build, index: int, step: StepRecord) -> dict[str, Any]:
@@ -119,6 +133,9 @@ def build_view(build: Build, public_url: str) -> dict[str, Any]:
     view["head_repo"] = build.head_repo
     view["is_fork"] = build.is_fork
     view["superseded_by"] = getattr(build, "superseded_by", None)
+    view["cancelled_by"] = build.cancelled_by
+    view["restarted_from"] = build.restarted_from
+    view["image"] = image_view(build)
     view["problems"] = list(build.problems)
     view["steps"] = [step_view(build, i, step) for i, step in enumerate(build.steps)]
     return view

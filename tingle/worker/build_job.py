@@ -196,7 +196,7 @@ async def _after_cancel(app: WorkerContext, events: RecordingEvents, build: Buil
     shutting down (the build goes back to the queue, and arq runs it again)."""
     request = await app.store.cancel_request(build.id)
     if request:
-        build.cancel(request.reason, request.superseded_by)
+        build.cancel(request.reason, request.superseded_by, request.by)
         metrics.observe_build("cancelled", build.duration or 0.0)
         log.info("build cancelled", reason=request.reason)
     else:

@@ -100,7 +100,7 @@ class Janitor:
             else:
                 if cancel:
                     reason = cancel.reason
-                    build.cancel(reason, cancel.superseded_by)
+                    build.cancel(reason, cancel.superseded_by, cancel.by)
                 else:
                     reason = f"its worker died {build.attempts} times; giving up"
                     build.finish(BuildState.ERROR, reason)
