@@ -39,6 +39,7 @@ def test_tingle_help_says_what_tingle_is() -> None:
 def test_every_command_is_there() -> None:
     assert set(commands()) == {
         "serve", "worker", "up", "validate", "plan", "schema", "exec", "reconcile",
+        "run-workflow", "trigger",
     }  # fmt: skip
 
 

@@ -143,9 +143,11 @@ def test_the_image_refuses_a_root_owned_workspace_mount(stack: Stack, base: Path
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
-    assert f"TINGLE_WORKSPACE_ROOT {root_owned} is not writable" in done.stderr
-    assert f"(uid {UID}, gid {UID})" in done.stderr
-    assert "owned by uid 0 gid 0, mode 0755" in done.stderr
+    assert (
+        f"cannot write in the workspace root (TINGLE_WORKSPACE_ROOT) {root_owned}: "
+        "permission denied" in done.stderr
+    ), done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
 
 
 def _wait_finished(web: str, build_id: str, *, timeout: float, stack: Stack) -> dict[str, Any]:

@@ -26,9 +26,19 @@ DEFAULT_STATE_DIR = Path.home() / ".local/share/tingle"
 
 
 def add_arguments(up: argparse.ArgumentParser) -> None:
-    up.add_argument("--host", default="127.0.0.1")
-    up.add_argument("--port", type=int, default=8080)
-    up.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
+    up.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    up.add_argument(
+        "--port", type=int, default=8080, help="port to listen on (default: %(default)s)"
+    )
+    up.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help="where secrets, the admin token, workspaces, logs, Redis and registry data are kept "
+        "(default: %(default)s)",
+    )
     up.add_argument(
         "--redis-url", help="use this Redis (default: TINGLE_REDIS_URL, else tingle up's own)"
     )

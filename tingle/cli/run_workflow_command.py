@@ -56,15 +56,25 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "run-workflow",
         help="run one workflow of a data-info.yaml on the local Docker engine, as Styx would",
-        description=__doc__,
+        description="Run one workflow of a data-info.yaml on a built image, on the local Docker "
+        "engine, as Styx would: its arguments with {} replaced by the partition, the STYX_* "
+        "environment, the service account's key if given. Streams the output and answers the "
+        "container's exit code with Styx's meaning (0 done, 20 missing dependency, 50 failed, "
+        "not retried). Nothing is pulled.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("-f", "--file", type=Path, default=Path("data-info.yaml"))
+    parser.add_argument(
+        "-f",
+        "--file",
+        type=Path,
+        default=Path("data-info.yaml"),
+        help="the data-info.yaml naming the workflow (default: %(default)s)",
+    )
     parser.add_argument("-w", "--workflow", required=True, help="the workflow's id")
     parser.add_argument(
         "-p", "--partition", required=True, help="the parameter: 2026-12-07, 2026-12-07T13..."
     )
-    parser.add_argument("-r", "--image", help="a local image, e.g. the one `tingle exec` built")
+    parser.add_argument("-r", "--image", help="a local image, e.g. the one tingle exec built")
     parser.add_argument(
         "--service-account-key",
         type=Path,

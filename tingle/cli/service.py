@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from typing import Any
 
 import structlog
@@ -85,15 +84,9 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from tingle.worker import health as worker_health
     from tingle.worker.arq_worker import run_worker
-    from tingle.worker.writable_folders import FolderNotWritable, check_worker_folders
 
     settings = Settings.from_env()
     configure_logging(settings.log_format)
-    try:  # before taking a build: a root-owned mount would fail its checkout, not the start
-        check_worker_folders(settings)
-    except FolderNotWritable as exc:
-        print(f"tingle worker: {exc}", file=sys.stderr, flush=True)
-        return 2
     health = worker_health.WorkerHealth()
     if settings.metrics_port:  # here, not at worker start-up, which reruns after losing Redis
         worker_health.start_worker_server(settings.metrics_port, health)

@@ -35,10 +35,18 @@ class TriggerError(Exception):
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "trigger", help="build a local repository's commit on a running Tingle (tingle up)"
+        "trigger",
+        help="build a local repository's commit on a running Tingle (tingle up)",
+        description="Build the checked-out commit of a local git repository on a running Tingle: "
+        "sends the signed webhook GitHub would send for a push or a pull request and prints the "
+        "build's address.",
     )
-    parser.add_argument("path", nargs="?", default=".", type=Path)
-    parser.add_argument("--event", choices=["push", "pull_request"], default="push")
+    parser.add_argument(
+        "path", nargs="?", default=".", type=Path, help="the git repository (default: here)"
+    )
+    parser.add_argument(
+        "--event", choices=["push", "pull_request"], default="push", help="the webhook to send"
+    )
     parser.add_argument("--branch", help="the branch to build (default: the checked-out one)")
     parser.add_argument(
         "--pr", type=int, default=1, help="pull request number (--event pull_request)"
@@ -46,7 +54,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--url", help="the running Tingle (default: what tingle up wrote, else " + DEFAULT_URL + ")"
     )
-    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help="tingle up's state folder, for its webhook secret and address (default: %(default)s)",
+    )
     parser.set_defaults(func=_trigger)
 
 
