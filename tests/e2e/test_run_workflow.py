@@ -352,7 +352,8 @@ def test_a_data_info_with_problems_names_the_first(tmp_path: Path) -> None:
 def test_a_missing_data_info_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "nowhere" / "data-info.yaml"
     line = refused(tingle("-f", str(path), "-w", "a", "-p", PARTITION, "-r", "any"))
-    assert line == f"tingle run-workflow: {path}: no such file"
+    assert line.startswith("tingle run-workflow: ") and str(path) in line, line
+    assert "no such file" in line
 
 
 def test_a_missing_key_file_is_refused_before_any_container(
