@@ -52,7 +52,7 @@ async def app(
 def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
     """Holds every container removal and every workspace deletion until set: a slow clean-up."""
     release = threading.Event()
-    remove_container, remove_tree = docker_executor._remove, cleanups._remove_tree
+    remove_container, remove_tree = docker_executor.remove_container, cleanups._remove_tree
 
     def slow_remove_container(container: Any) -> None:
         release.wait(60)
@@ -62,7 +62,7 @@ def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
         await asyncio.to_thread(release.wait, 60)
         await remove_tree(path)
 
-    monkeypatch.setattr(docker_executor, "_remove", slow_remove_container)
+    monkeypatch.setattr(docker_executor, "remove_container", slow_remove_container)
     monkeypatch.setattr(cleanups, "_remove_tree", slow_remove_tree)
     yield release
     release.set()
@@ -171,7 +171,7 @@ async def test_clean_up_failures_are_logged_and_fail_nothing(
 
     logged = CapturingLogger()
     monkeypatch.setattr(cleanups, "log", logged)
-    monkeypatch.setattr(docker_executor, "_remove", refuse)
+    monkeypatch.setattr(docker_executor, "remove_container", refuse)
     monkeypatch.setattr(cleanups, "_remove_tree", fail)
     build = await queued(app, make_repo, step("work", "true"))
 

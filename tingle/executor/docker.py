@@ -268,7 +268,7 @@ class DockerExecutor:
             except Exception:  # never made: the step failed with it
                 continue
             try:
-                await asyncio.to_thread(_remove, container)
+                await asyncio.to_thread(remove_container, container)
             except Exception as exc:  # the others go all the same
                 failed = failed or exc
         if failed is not None:
@@ -281,7 +281,7 @@ def remove_build_containers(client: DockerClient, build_id: str, instance: str) 
     labels = [f"{BUILD_LABEL}={build_id}", f"{INSTANCE_LABEL}={instance}"]
     found = _listed(client, labels)
     for container in found:
-        _remove(container)
+        remove_container(container)
     return len(found)
 
 
@@ -300,7 +300,8 @@ def _oom_killed(container: Container) -> bool:
     return bool(container.attrs.get("State", {}).get("OOMKilled"))
 
 
-def _remove(container: Container) -> None:
+def remove_container(container: Container) -> None:
+    """Force-remove `container` (gone or being removed already: fine); other APIErrors raise."""
     try:
         container.remove(force=True)
     except docker.errors.NotFound:

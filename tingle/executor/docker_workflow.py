@@ -20,6 +20,7 @@ from docker import DockerClient
 from docker.models.containers import Container
 
 from tingle.errors import InfrastructureError
+from tingle.executor.docker import remove_container
 
 RUN_LABEL = "tingle.run-workflow"  # on every container it makes: the execution id
 ChunkWriter = Callable[[bytes], None]
@@ -127,12 +128,9 @@ def _deadline(
 
 def _remove(container: Container) -> None:
     try:
-        container.remove(force=True)
-    except docker.errors.NotFound:
-        pass
+        remove_container(container)
     except docker.errors.APIError as exc:
-        if exc.status_code != 409:  # 409: its removal is under way already
-            raise InfrastructureError(f"container {container.name}: {_explain(exc)}") from exc
+        raise InfrastructureError(f"container {container.name}: {_explain(exc)}") from exc
 
 
 def _explain(exc: docker.errors.DockerException) -> str:
