@@ -78,9 +78,9 @@ def _parse(head: bytes, seconds: float, sent: int) -> Answer:
 async def endless_headers(url: str, *, every: float, give_up: float) -> float | None:
     """Send a request's headers one short line every `every` seconds, never ending them; the
     seconds until the server closed the connection (None: still open after `give_up`)."""
+    started = time.monotonic()  # before connecting: the server times from the connection
     reader, writer = await asyncio.open_connection(*_address(url))
     writer.write(b"GET /healthz HTTP/1.1\r\nHost: tingle\r\n")
-    started = time.monotonic()
     closed = asyncio.create_task(reader.read())
     try:
         while time.monotonic() - started < give_up:
